@@ -1,0 +1,11 @@
+#!/bin/sh
+# The whole test suite: formatting, lints, unit and integration tests (real RTSP server,
+# real GStreamer pipelines, files checked by a real demuxer). Installs what it needs.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh --test
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked

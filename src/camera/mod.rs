@@ -1,0 +1,10 @@
+//! Cameras: the recording pipeline, its supervisor, and what they report.
+
+pub mod backoff;
+pub mod health;
+pub mod pipeline;
+pub mod status;
+pub mod supervisor;
+
+pub use status::{CameraStatus, State};
+pub use supervisor::{CameraHandle, Shared, spawn};

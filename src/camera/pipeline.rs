@@ -1,0 +1,279 @@
+//! One camera's recording pipeline, built from the descriptions in `pipelines/`.
+//!
+//! `rtspsrc` → (per stream, chosen from the RTP caps) depayloader → parser → queue →
+//! `splitmuxsink`. Nothing is decoded. The pipeline runs on a realtime clock with base time 0,
+//! so a buffer's running time *is* its wall-clock capture time in Unix nanoseconds: that is
+//! what names segments (`format-location-full`) and stamps `splitmuxsink-fragment-*` messages.
+//!
+//! Lifetime: built by the supervisor for one connection attempt and dropped after it; never
+//! reused across reconnects.
+
+use crate::config::CameraConfig;
+use crate::pipelines;
+use crate::storage;
+use gst::glib;
+use gst::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Counters shared between streaming threads (writers) and the supervisor (reader).
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// `time::monotonic()` in ns when the last video buffer arrived; 0 = none yet.
+    pub last_video_ns: AtomicU64,
+    /// Video + audio payload bytes received.
+    pub bytes: AtomicU64,
+    pub media: Mutex<Media>,
+}
+
+/// What the camera turned out to send.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct Media {
+    /// `h264` or `h265`.
+    pub codec: Option<&'static str>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// `aac`, or `dropped:PCMA` when the camera's audio cannot go into MP4.
+    pub audio: Option<String>,
+}
+
+/// Application message names posted on the pipeline bus for the supervisor.
+pub const MSG_UNSUPPORTED: &str = "nvr-unsupported-stream";
+
+pub struct RecordingPipeline {
+    pub pipeline: gst::Pipeline,
+    pub stats: Arc<Stats>,
+}
+
+impl Drop for RecordingPipeline {
+    fn drop(&mut self) {
+        // The supervisor sets NULL off the executor first; this is the backstop.
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Fixed knobs the descriptions get as placeholders.
+pub struct Tuning {
+    /// Index rewrite + fsync period: the crash-loss bound beyond the GOP in flight.
+    pub sync_ns: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            sync_ns: 1_000_000_000,
+        }
+    }
+}
+
+pub fn build(
+    cam: &CameraConfig,
+    storage_root: &Path,
+    pipeline_dir: &Path,
+    tuning: &Tuning,
+) -> Result<RecordingPipeline, String> {
+    let segment_ns = u64::from(cam.segment_seconds) * 1_000_000_000 + 500_000_000;
+    let values = [
+        ("latency_ms", cam.latency_ms.to_string()),
+        ("segment_ns", segment_ns.to_string()),
+        ("reserved_ns", reserved_index_ns(segment_ns).to_string()),
+        ("sync_ns", tuning.sync_ns.to_string()),
+    ];
+    let desc = pipelines::load(pipeline_dir, "record.pipeline")?;
+    let text = desc.render(&values)?;
+    let pipeline = gst::parse::launch(&text)
+        .map_err(|e| format!("{}: {e}", desc.origin))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| format!("{}: must describe a pipeline", desc.origin))?;
+    pipeline.set_property("name", format!("camera-{}", cam.name));
+    let src = pipeline
+        .by_name("src")
+        .ok_or_else(|| format!("{}: needs an element named src", desc.origin))?;
+    let mux = pipeline
+        .by_name("mux")
+        .ok_or_else(|| format!("{}: needs an element named mux", desc.origin))?;
+
+    // Identity and secrets go in as properties, never through the text.
+    src.set_property("location", &cam.url);
+    if let Some(u) = &cam.username {
+        src.set_property("user-id", u);
+    }
+    if let Some(p) = &cam.password {
+        src.set_property("user-pw", p.expose());
+    }
+
+    // Wall-clock running time: realtime clock, base time 0, never re-based.
+    let clock = glib::Object::builder::<gst::SystemClock>()
+        .property("clock-type", gst::ClockType::Realtime)
+        .build();
+    pipeline.use_clock(Some(&clock));
+    pipeline.set_start_time(gst::ClockTime::NONE);
+    pipeline.set_base_time(gst::ClockTime::ZERO);
+
+    let root = storage_root.to_path_buf();
+    let name = cam.name.to_string();
+    mux.connect("format-location-full", false, move |args| {
+        let unix_ns = args
+            .get(2)
+            .and_then(|v| v.get::<gst::Sample>().ok())
+            .and_then(|s| first_frame_unix_ns(&s))
+            .unwrap_or_else(crate::time::unix_now_ns);
+        match storage::new_segment_path(&root, &name, unix_ns) {
+            Ok(p) => Some(p.to_string_lossy().into_owned().to_value()),
+            Err(e) => {
+                log::error!("camera {name}: cannot create segment folder: {e}");
+                None
+            }
+        }
+    });
+
+    let stats = Arc::new(Stats::default());
+    let ctx = LinkContext {
+        pipeline: pipeline.downgrade(),
+        mux,
+        pipeline_dir: pipeline_dir.to_path_buf(),
+        stats: stats.clone(),
+        camera: cam.name.to_string(),
+    };
+    src.connect_pad_added(move |src, pad| {
+        if let Err(e) = ctx.link_stream(pad) {
+            let s = gst::Structure::builder(MSG_UNSUPPORTED)
+                .field("reason", e.as_str())
+                .build();
+            let _ = src.post_message(gst::message::Application::builder(s).src(src).build());
+        }
+    });
+
+    Ok(RecordingPipeline { pipeline, stats })
+}
+
+/// Index space to reserve per segment, as a duration. mp4mux reserves two copies of about
+/// 550 B/s per track for it, so it is pure overhead on disk: 2× the segment (a file holds
+/// at least one GOP, so long-GOP cameras overshoot short segments) and at least a minute
+/// more. If a camera's GOP still outgrows it, mp4mux errors, the file stays playable, and
+/// the supervisor reconnects.
+fn reserved_index_ns(segment_ns: u64) -> u64 {
+    (2 * segment_ns).max(segment_ns + 60_000_000_000)
+}
+
+/// Running time of the sample's first buffer, which on our clock is Unix ns.
+fn first_frame_unix_ns(sample: &gst::Sample) -> Option<u64> {
+    let buf = sample.buffer()?;
+    let seg = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+    let rt = seg.to_running_time(buf.pts().or(buf.dts())?)?;
+    // Sanity: a realtime clock gives a time after 2001; anything else means the clock
+    // setup was bypassed (e.g. a user-edited description) and `now` is better.
+    (rt.nseconds() > 1_000_000_000_000_000_000).then(|| rt.nseconds())
+}
+
+struct LinkContext {
+    pipeline: glib::WeakRef<gst::Pipeline>,
+    mux: gst::Element,
+    pipeline_dir: PathBuf,
+    stats: Arc<Stats>,
+    camera: String,
+}
+
+impl LinkContext {
+    /// Called on rtspsrc's streaming thread for each stream the camera announces.
+    fn link_stream(&self, pad: &gst::Pad) -> Result<(), String> {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let s = caps.structure(0).ok_or("stream without caps")?;
+        let media = s.get::<&str>("media").unwrap_or("?");
+        let enc = s
+            .get::<&str>("encoding-name")
+            .unwrap_or("?")
+            .to_ascii_uppercase();
+        let (file, mux_template, codec) = match (media, enc.as_str()) {
+            ("video", "H264") => ("video-h264.pipeline", "video", Some("h264")),
+            ("video", "H265") => ("video-h265.pipeline", "video", Some("h265")),
+            ("audio", "MPEG4-GENERIC") => ("audio-aac.pipeline", "audio_%u", None),
+            ("audio", "MP4A-LATM") => ("audio-aac-latm.pipeline", "audio_%u", None),
+            ("video", other) => {
+                self.drop_stream(pad)?;
+                return Err(format!(
+                    "the camera sends {other} video; nvr records H.264 and H.265 \
+                     (set the camera's stream to H.264 or H.265)"
+                ));
+            }
+            (media, other) => {
+                log::warn!(
+                    "camera {}: {media} stream {other} cannot be stored in MP4; dropping it \
+                     (video is unaffected)",
+                    self.camera
+                );
+                if media == "audio" {
+                    self.stats.media.lock().unwrap().audio = Some(format!("dropped:{other}"));
+                }
+                return self.drop_stream(pad);
+            }
+        };
+        let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
+        let desc = pipelines::load(&self.pipeline_dir, file)?;
+        let text = desc.render(&[])?;
+        let bin = gst::parse::bin_from_description(&text, true)
+            .map_err(|e| format!("{}: {e}", desc.origin))?;
+        pipeline.add(&bin).map_err(|e| e.to_string())?;
+        let mux_pad = self
+            .mux
+            .request_pad_simple(mux_template)
+            .ok_or_else(|| format!("splitmuxsink refused a {mux_template} pad"))?;
+        let bin_src = bin.static_pad("src").ok_or("branch has no src pad")?;
+        let bin_sink = bin.static_pad("sink").ok_or("branch has no sink pad")?;
+        bin_src
+            .link(&mux_pad)
+            .map_err(|e| format!("{file}: {e:?}"))?;
+        bin.sync_state_with_parent().map_err(|e| e.to_string())?;
+        pad.link(&bin_sink).map_err(|e| format!("{file}: {e:?}"))?;
+
+        let stats = self.stats.clone();
+        let is_video = codec.is_some();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buf) = info.buffer() {
+                stats.bytes.fetch_add(buf.size() as u64, Ordering::Relaxed);
+                if is_video {
+                    stats.last_video_ns.store(
+                        crate::time::monotonic().as_nanos() as u64,
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+        if let Some(codec) = codec {
+            self.stats.media.lock().unwrap().codec = Some(codec);
+            // The parser's output caps carry the resolution once it has seen an SPS.
+            let stats = self.stats.clone();
+            bin_src.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+                if let Some(gst::PadProbeData::Event(ev)) = &info.data
+                    && let gst::EventView::Caps(c) = ev.view()
+                    && let Some(s) = c.caps().structure(0)
+                {
+                    let mut m = stats.media.lock().unwrap();
+                    m.width = s.get::<i32>("width").ok();
+                    m.height = s.get::<i32>("height").ok();
+                }
+                gst::PadProbeReturn::Ok
+            });
+        } else {
+            self.stats.media.lock().unwrap().audio = Some("aac".into());
+        }
+        Ok(())
+    }
+
+    /// Sinks a stream we do not record so rtspsrc never sees not-linked.
+    fn drop_stream(&self, pad: &gst::Pad) -> Result<(), String> {
+        let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
+        let sink = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()
+            .map_err(|e| e.to_string())?;
+        pipeline.add(&sink).map_err(|e| e.to_string())?;
+        sink.sync_state_with_parent().map_err(|e| e.to_string())?;
+        let sink_pad = sink.static_pad("sink").ok_or("fakesink without pad")?;
+        pad.link(&sink_pad).map_err(|e| format!("{e:?}"))?;
+        Ok(())
+    }
+}

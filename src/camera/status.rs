@@ -1,0 +1,80 @@
+//! What a camera's supervisor reports: the per-camera object of `GET /status`.
+
+use serde::Serialize;
+
+/// Supervisor states. `Failed` is for problems retrying cannot fix soon (wrong password,
+/// unsupported codec): it retries only every [`FAILED_RETRY`](super::supervisor::FAILED_RETRY)
+/// or when the configuration changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Connecting,
+    Recording,
+    Retrying,
+    Failed,
+    Disabled,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentInfo {
+    pub path: String,
+    /// Wall-clock time of the first frame, RFC 3339 UTC.
+    pub start: String,
+    pub duration_s: f64,
+    pub bytes: u64,
+}
+
+/// Everything `/status` says about one camera. Never holds a password: errors are redacted
+/// before they get here.
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraStatus {
+    pub name: String,
+    pub url: String,
+    pub enabled: bool,
+    pub state: State,
+    /// Why the camera is retrying or failed.
+    pub reason: Option<String>,
+    /// When the current state was entered (RFC 3339 UTC).
+    pub since: String,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub codec: Option<&'static str>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub audio: Option<String>,
+    /// Received bits per second over the last few seconds.
+    pub bitrate_bps: u64,
+    pub segments_written: u64,
+    pub current_segment: Option<String>,
+    pub last_segment: Option<SegmentInfo>,
+    /// Connections lost and re-established or retried since nvr started.
+    pub reconnects: u64,
+    /// Seconds until the next connection attempt, while retrying or failed.
+    pub retry_in_s: Option<f64>,
+}
+
+impl CameraStatus {
+    pub fn new(name: &str, url: &str, enabled: bool) -> Self {
+        CameraStatus {
+            name: name.into(),
+            url: url.into(),
+            enabled,
+            state: State::Connecting,
+            reason: None,
+            since: crate::time::rfc3339_utc_ns(crate::time::unix_now_ns()),
+            last_error: None,
+            last_error_at: None,
+            codec: None,
+            width: None,
+            height: None,
+            audio: None,
+            bitrate_bps: 0,
+            segments_written: 0,
+            current_segment: None,
+            last_segment: None,
+            reconnects: 0,
+            retry_in_s: None,
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The camera supervisor: one per camera, long-lived.
+//!
+//! Builds a recording pipeline, watches its bus and a data watchdog, and on any failure
+//! (EOS from the camera, RTCP timeout, error, stall) finalizes the open segment, tears the
+//! pipeline down off the executor, and reconnects after an exponential backoff. Credentials
+//! rejected or an unsupported codec put it in `failed`, which retries only every
+//! [`FAILED_RETRY`]. A supervisor only ever touches its own pipeline: one camera's trouble
+//! cannot stall another. It ends when told to stop (reload or shutdown), after finalizing.
+
+use super::backoff::Backoff;
+use super::health::{Health, Limits, Verdict};
+use super::pipeline::{self, MSG_UNSUPPORTED, RecordingPipeline, Tuning};
+use super::status::{CameraStatus, SegmentInfo, State};
+use crate::config::CameraConfig;
+use crate::time::{Clock, rfc3339_utc_ns, unix_now_ns};
+use gst::prelude::*;
+use smol::channel::{Receiver, Sender};
+use smol::stream::StreamExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often a `failed` camera tries again on its own.
+pub const FAILED_RETRY: Duration = Duration::from_secs(300);
+/// How long finalizing the open segment may take on teardown before we force NULL.
+const FINALIZE_TIMEOUT: Duration = Duration::from_secs(3);
+const TICK: Duration = Duration::from_millis(500);
+
+pub enum Command {
+    Stop,
+}
+
+/// What the runtime keeps per running camera.
+pub struct CameraHandle {
+    pub config: CameraConfig,
+    pub status: Arc<Mutex<CameraStatus>>,
+    commands: Sender<Command>,
+    task: smol::Task<()>,
+}
+
+impl CameraHandle {
+    /// Stops the camera: finalizes its open segment and waits for the supervisor to end.
+    pub async fn stop(self) {
+        let _ = self.commands.send(Command::Stop).await;
+        self.task.await;
+    }
+}
+
+/// Shared by all supervisors and the HTTP server.
+pub struct Shared {
+    pub storage_root: PathBuf,
+    pub pipeline_dir: PathBuf,
+    /// Bytes of recordings on disk; supervisors add each finished segment.
+    pub bytes_used: AtomicU64,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
+    let status = Arc::new(Mutex::new(CameraStatus::new(
+        &config.name,
+        &config.url,
+        config.enabled,
+    )));
+    let (tx, rx) = smol::channel::bounded(4);
+    let seed = config
+        .name
+        .bytes()
+        .fold(unix_now_ns(), |h, b| h.rotate_left(5) ^ u64::from(b));
+    let sup = Supervisor {
+        config: config.clone(),
+        shared,
+        status: status.clone(),
+        commands: rx,
+        backoff: Backoff::new(seed),
+        bitrate: heapless::Deque::new(),
+    };
+    let task = smol::spawn(sup.run());
+    CameraHandle {
+        config,
+        status,
+        commands: tx,
+        task,
+    }
+}
+
+enum Outcome {
+    Stop,
+    Retry(String),
+    Failed(String),
+}
+
+enum Event {
+    Bus(Option<gst::Message>),
+    Tick,
+    Command,
+}
+
+struct Supervisor {
+    config: CameraConfig,
+    shared: Arc<Shared>,
+    status: Arc<Mutex<CameraStatus>>,
+    commands: Receiver<Command>,
+    backoff: Backoff,
+    /// (monotonic time, bytes received) samples for the bitrate over the last few seconds.
+    bitrate: heapless::Deque<(Duration, u64), 8>,
+}
+
+impl Supervisor {
+    async fn run(mut self) {
+        let name = self.config.name.clone();
+        if !self.config.enabled {
+            self.set_state(State::Disabled, None);
+            let _ = self.commands.recv().await;
+            return;
+        }
+        loop {
+            self.set_state(State::Connecting, None);
+            let outcome = match pipeline::build(
+                &self.config,
+                &self.shared.storage_root,
+                &self.shared.pipeline_dir,
+                &Tuning::default(),
+            ) {
+                Ok(rec) => self.attempt(rec).await,
+                Err(e) => Outcome::Failed(e),
+            };
+            let delay = match outcome {
+                Outcome::Stop => break,
+                Outcome::Retry(reason) => {
+                    let d = self.backoff.next_delay();
+                    log::warn!(
+                        "camera {name}: {reason}; reconnecting in {:.1} s",
+                        d.as_secs_f64()
+                    );
+                    self.record_error(&reason);
+                    self.set_state(State::Retrying, Some(reason));
+                    d
+                }
+                Outcome::Failed(reason) => {
+                    log::error!(
+                        "camera {name}: {reason}; next attempt in {} min or on config change",
+                        FAILED_RETRY.as_secs() / 60
+                    );
+                    self.record_error(&reason);
+                    self.set_state(State::Failed, Some(reason));
+                    FAILED_RETRY
+                }
+            };
+            self.status.lock().unwrap().retry_in_s = Some(delay.as_secs_f64());
+            let stop = smol::future::or(
+                async {
+                    smol::Timer::after(delay).await;
+                    false
+                },
+                async {
+                    let _ = self.commands.recv().await;
+                    true
+                },
+            )
+            .await;
+            self.status.lock().unwrap().retry_in_s = None;
+            if stop {
+                break;
+            }
+            self.status.lock().unwrap().reconnects += 1;
+        }
+        self.set_state(State::Stopped, None);
+    }
+
+    /// One connection: start, watch until it ends, finalize and tear down.
+    async fn attempt(&mut self, rec: RecordingPipeline) -> Outcome {
+        let Some(bus) = rec.pipeline.bus() else {
+            return Outcome::Failed("pipeline has no bus".into());
+        };
+        let mut messages = bus.stream();
+        let p = rec.pipeline.clone();
+        let started = smol::unblock(move || p.set_state(gst::State::Playing)).await;
+        let outcome = match started {
+            Err(_) => Outcome::Retry("pipeline refused to start".into()),
+            Ok(_) => self.watch(&rec, &mut messages).await,
+        };
+        // Push EOS to finalize an open segment, unless the camera's own EOS already did.
+        let segment_open = self.status.lock().unwrap().current_segment.is_some();
+        let needs_eos =
+            segment_open && !matches!(&outcome, Outcome::Retry(r) if r.starts_with(CAMERA_ENDED));
+        self.teardown(rec, &mut messages, needs_eos).await;
+        outcome
+    }
+
+    async fn watch(
+        &mut self,
+        rec: &RecordingPipeline,
+        messages: &mut gst::bus::BusStream,
+    ) -> Outcome {
+        let clock = self.shared.clock.clone();
+        let mut health = Health::new(
+            Limits {
+                connect_timeout: Duration::from_secs(15),
+                stall: Duration::from_secs(u64::from(self.config.stall_seconds)),
+                healthy_after: Duration::from_secs(30),
+            },
+            clock.now(),
+        );
+        let mut tick = smol::Timer::interval(TICK);
+        let commands = self.commands.clone();
+        loop {
+            let event = smol::future::or(
+                async { Event::Bus(messages.next().await) },
+                smol::future::or(
+                    async {
+                        tick.next().await;
+                        Event::Tick
+                    },
+                    async {
+                        let _ = commands.recv().await;
+                        Event::Command
+                    },
+                ),
+            )
+            .await;
+            match event {
+                Event::Command => return Outcome::Stop,
+                Event::Bus(None) => return Outcome::Retry("pipeline bus closed".into()),
+                Event::Bus(Some(msg)) => {
+                    if let Some(outcome) = self.on_message(&msg) {
+                        return outcome;
+                    }
+                }
+                Event::Tick => {
+                    let last = rec.stats.last_video_ns.load(Ordering::Relaxed);
+                    let last = (last != 0).then(|| Duration::from_nanos(last));
+                    self.sample_stats(rec, clock.now());
+                    match health.tick(clock.now(), last) {
+                        Verdict::Connecting => {}
+                        Verdict::Recording { first: true } => {
+                            log::info!("camera {}: recording", self.config.name);
+                            self.set_state(State::Recording, None);
+                        }
+                        Verdict::Recording { first: false } => {}
+                        Verdict::Healthy => self.backoff.reset(),
+                        Verdict::Down(reason) => return Outcome::Retry(reason),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one bus message; `Some` ends the connection.
+    fn on_message(&mut self, msg: &gst::Message) -> Option<Outcome> {
+        use gst::MessageView;
+        match msg.view() {
+            MessageView::Eos(_) => Some(Outcome::Retry(format!(
+                "{CAMERA_ENDED} (connection closed)"
+            ))),
+            MessageView::Error(e) => {
+                let text = self.redact(&format!(
+                    "{}{}",
+                    e.error(),
+                    e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+                if e.error().matches(gst::ResourceError::NotAuthorized)
+                    || text.contains("Unauthorized")
+                    || text.contains("401")
+                {
+                    Some(Outcome::Failed(format!(
+                        "authentication failed: the camera rejected the username/password ({text})"
+                    )))
+                } else {
+                    Some(Outcome::Retry(text))
+                }
+            }
+            MessageView::Warning(w) => {
+                log::warn!(
+                    "camera {}: {}",
+                    self.config.name,
+                    self.redact(&w.error().to_string())
+                );
+                None
+            }
+            MessageView::Application(a) => {
+                let s = a.structure()?;
+                (s.name() == MSG_UNSUPPORTED)
+                    .then(|| Outcome::Failed(s.get::<String>("reason").unwrap_or_default()))
+            }
+            MessageView::Element(el) => {
+                let s = el.structure()?;
+                match s.name().as_str() {
+                    "GstRTSPSrcTimeout" => Some(Outcome::Retry(
+                        "camera stopped sending (RTCP timeout)".into(),
+                    )),
+                    "splitmuxsink-fragment-opened" => {
+                        let loc = s.get::<String>("location").ok();
+                        log::debug!("camera {}: segment opened {loc:?}", self.config.name);
+                        self.status.lock().unwrap().current_segment = loc;
+                        None
+                    }
+                    "splitmuxsink-fragment-closed" => {
+                        self.on_segment_closed(s);
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn on_segment_closed(&mut self, s: &gst::StructureRef) {
+        let Ok(loc) = s.get::<String>("location") else {
+            return;
+        };
+        let bytes = std::fs::metadata(&loc).map(|m| m.len()).unwrap_or(0);
+        self.shared.bytes_used.fetch_add(bytes, Ordering::Relaxed);
+        let summary = crate::storage::mp4::summarize(Path::new(&loc)).ok();
+        let duration = summary.and_then(|s| s.duration).unwrap_or_default();
+        let end_ns = s
+            .get::<gst::ClockTime>("running-time")
+            .map(|t| t.nseconds())
+            .unwrap_or_else(|_| unix_now_ns());
+        let start_ns = end_ns.saturating_sub(duration.as_nanos() as u64);
+        log::debug!(
+            "camera {}: segment closed {loc} ({:.1} s, {bytes} bytes)",
+            self.config.name,
+            duration.as_secs_f64()
+        );
+        let mut st = self.status.lock().unwrap();
+        st.segments_written += 1;
+        if st.current_segment.as_deref() == Some(loc.as_str()) {
+            st.current_segment = None;
+        }
+        st.last_segment = Some(SegmentInfo {
+            path: loc,
+            start: rfc3339_utc_ns(start_ns),
+            duration_s: duration.as_secs_f64(),
+            bytes,
+        });
+    }
+
+    /// Finalizes the open segment (EOS, bounded wait) and sets the pipeline to NULL off the
+    /// executor: state changes can block on network teardown.
+    async fn teardown(
+        &mut self,
+        rec: RecordingPipeline,
+        messages: &mut gst::bus::BusStream,
+        send_eos: bool,
+    ) {
+        if send_eos {
+            let name = self.config.name.clone();
+            rec.pipeline.send_event(gst::event::Eos::new());
+            let deadline = smol::Timer::after(FINALIZE_TIMEOUT);
+            let finalize = async {
+                while let Some(msg) = messages.next().await {
+                    match msg.view() {
+                        gst::MessageView::Eos(_) | gst::MessageView::Error(_) => break,
+                        _ => {
+                            self.on_message(&msg);
+                        }
+                    }
+                }
+            };
+            smol::future::or(finalize, async {
+                deadline.await;
+                log::warn!(
+                    "camera {name}: segment not finalized within {} s; its index (rewritten every \
+                     second) keeps it playable",
+                    FINALIZE_TIMEOUT.as_secs()
+                );
+            })
+            .await;
+        }
+        // Messages already queued (a closing fragment) still count.
+        while let Some(msg) = rec.pipeline.bus().and_then(|b| b.pop()) {
+            if let gst::MessageView::Element(_) = msg.view() {
+                self.on_message(&msg);
+            }
+        }
+        let p = rec.pipeline.clone();
+        let _ = smol::unblock(move || p.set_state(gst::State::Null)).await;
+        self.status.lock().unwrap().current_segment = None;
+        drop(rec);
+    }
+
+    fn sample_stats(&mut self, rec: &RecordingPipeline, now: Duration) {
+        let bytes = rec.stats.bytes.load(Ordering::Relaxed);
+        if self.bitrate.is_full() {
+            self.bitrate.pop_front();
+        }
+        let _ = self.bitrate.push_back((now, bytes));
+        let bps = match (self.bitrate.front(), self.bitrate.back()) {
+            (Some(&(t0, b0)), Some(&(t1, b1))) if t1 > t0 && b1 >= b0 => {
+                ((b1 - b0) as f64 * 8.0 / (t1 - t0).as_secs_f64()) as u64
+            }
+            _ => 0,
+        };
+        let media = rec.stats.media.lock().unwrap().clone();
+        let mut st = self.status.lock().unwrap();
+        st.bitrate_bps = bps;
+        st.codec = media.codec.or(st.codec);
+        st.width = media.width.or(st.width);
+        st.height = media.height.or(st.height);
+        st.audio = media.audio.or(st.audio.take());
+    }
+
+    fn set_state(&mut self, state: State, reason: Option<String>) {
+        let mut st = self.status.lock().unwrap();
+        if st.state != state || st.reason != reason {
+            st.state = state;
+            st.reason = reason;
+            st.since = rfc3339_utc_ns(unix_now_ns());
+        }
+        if state != State::Recording {
+            st.bitrate_bps = 0;
+            self.bitrate.clear();
+        }
+    }
+
+    fn record_error(&self, text: &str) {
+        let mut st = self.status.lock().unwrap();
+        st.last_error = Some(text.to_string());
+        st.last_error_at = Some(rfc3339_utc_ns(unix_now_ns()));
+    }
+
+    /// Removes the camera's password from any text that may be logged or served.
+    fn redact(&self, text: &str) -> String {
+        redact(text, self.config.password.as_ref().map(|p| p.expose()))
+    }
+}
+
+/// Reason prefix for a stream the camera ended itself (its EOS finalized the segment).
+const CAMERA_ENDED: &str = "camera ended the stream";
+
+/// Replaces every occurrence of `secret` (and URL user info) in `text` with `***`.
+pub fn redact(text: &str, secret: Option<&str>) -> String {
+    let mut out = text.to_string();
+    if let Some(s) = secret.filter(|s| !s.is_empty()) {
+        out = out.replace(s, "***");
+    }
+    // Any `scheme://user:pass@` that slipped in from elsewhere.
+    let mut result = String::with_capacity(out.len());
+    for word in out.split_inclusive(char::is_whitespace) {
+        if word.contains("://") && word.contains('@') {
+            result.push_str(&crate::config::redact_url(word));
+        } else {
+            result.push_str(word);
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_password_and_url_userinfo() {
+        let t = redact(
+            "Could not open rtsp://admin:s3cret@cam/x: s3cret rejected",
+            Some("s3cret"),
+        );
+        assert!(!t.contains("s3cret"), "{t}");
+        assert!(t.contains("rtsp://admin:***@cam/x"), "{t}");
+        assert_eq!(redact("no secrets here", None), "no secrets here");
+    }
+}

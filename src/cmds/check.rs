@@ -1,0 +1,73 @@
+//! `nvr check [--config PATH | PATH]`: validate a configuration and the machine without
+//! recording anything. Exit 0 if nvr would start, 2 for configuration problems, 1 if
+//! GStreamer or one of its plugins is missing.
+
+use crate::pipelines;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Every element the recording pipelines use, with the Debian package that ships it.
+pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
+    ("rtspsrc", "gstreamer1.0-plugins-good"),
+    ("rtph264depay", "gstreamer1.0-plugins-good"),
+    ("rtph265depay", "gstreamer1.0-plugins-good"),
+    ("rtpmp4gdepay", "gstreamer1.0-plugins-good"),
+    ("rtpmp4adepay", "gstreamer1.0-plugins-good"),
+    ("splitmuxsink", "gstreamer1.0-plugins-good"),
+    ("mp4mux", "gstreamer1.0-plugins-good"),
+    ("h264parse", "gstreamer1.0-plugins-bad"),
+    ("h265parse", "gstreamer1.0-plugins-bad"),
+    ("aacparse", "gstreamer1.0-plugins-good"),
+    ("queue", "libgstreamer1.0-0"),
+    ("filesink", "libgstreamer1.0-0"),
+    ("fakesink", "libgstreamer1.0-0"),
+];
+
+pub fn main(config_path: &Path) -> ExitCode {
+    let config = match super::load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(e) = gst::init() {
+        eprintln!("nvr: cannot initialize GStreamer: {e}");
+        return ExitCode::FAILURE;
+    }
+    let mut ok = true;
+    for (element, package) in REQUIRED_ELEMENTS {
+        if gst::ElementFactory::find(element).is_none() {
+            eprintln!("nvr: GStreamer element {element} is missing: install {package}");
+            ok = false;
+        }
+    }
+    for name in pipelines::names() {
+        let checked = pipelines::load(&config.pipeline_dir, name).and_then(|d| {
+            let text = d.render(&[
+                ("latency_ms", "300".into()),
+                ("segment_ns", "60500000000".into()),
+                ("reserved_ns", "660500000000".into()),
+                ("sync_ns", "1000000000".into()),
+            ])?;
+            gst::parse::bin_from_description(&text, false)
+                .map(|_| ())
+                .map_err(|e| format!("{}: {e}", d.origin))
+        });
+        if let Err(e) = checked {
+            eprintln!("{e}");
+            ok = false;
+        }
+    }
+    if !ok {
+        return ExitCode::FAILURE;
+    }
+    let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
+    println!(
+        "{}: OK: {} camera{} ({}), recordings in {}, HTTP on {}",
+        config_path.display(),
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        config.storage.path.display(),
+        config.http.listen
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,105 @@
+//! `nvr run [--config PATH]`: record every configured camera until SIGTERM/SIGINT.
+//!
+//! The config file is re-read on SIGHUP and when it changes on disk (checked every 2 s with
+//! one `stat`). A bad new config is rejected with the same messages as `nvr check` and the
+//! running one stays in force.
+
+use crate::config::Config;
+use crate::runtime::Runtime;
+use crate::runtime::signals::{self, Signal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const WATCH_PERIOD: Duration = Duration::from_secs(2);
+
+pub fn main(config_path: &Path) -> ExitCode {
+    let config = match super::load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    crate::logging::set_level(config.log_level);
+    serve(config, Some(config_path.to_path_buf()), |_| {})
+}
+
+/// Runs the recorder until a stop signal. `watch`: the file to reload from.
+/// `on_ready` is called once cameras and HTTP are up (demo prints its banner there).
+pub fn serve(config: Config, watch: Option<PathBuf>, on_ready: impl FnOnce(&Runtime)) -> ExitCode {
+    if let Err(e) = gst::init() {
+        log::error!("cannot initialize GStreamer: {e}");
+        return ExitCode::FAILURE;
+    }
+    let signals = match signals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    smol::block_on(async {
+        let mut rt = match Runtime::start(config) {
+            Ok(rt) => rt,
+            Err(e) => {
+                log::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        on_ready(&rt);
+        let mut stamp = watch.as_deref().and_then(file_stamp);
+        loop {
+            let signal = smol::future::or(async { signals.recv().await.ok() }, async {
+                smol::Timer::after(WATCH_PERIOD).await;
+                None
+            })
+            .await;
+            let Some(path) = watch.as_deref() else {
+                if signal == Some(Signal::Stop) {
+                    break;
+                }
+                continue;
+            };
+            match signal {
+                Some(Signal::Stop) => break,
+                Some(Signal::Reload) => {
+                    log::info!("SIGHUP: reloading {}", path.display());
+                    stamp = file_stamp(path);
+                    reload(&mut rt, path).await;
+                }
+                None => {
+                    let now = file_stamp(path);
+                    if now.is_some() && now != stamp {
+                        stamp = now;
+                        log::info!("{} changed: reloading", path.display());
+                        reload(&mut rt, path).await;
+                    }
+                }
+            }
+        }
+        log::info!("stopping: finalizing open segments");
+        rt.shutdown().await;
+        log::info!("stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+async fn reload(rt: &mut Runtime, path: &Path) {
+    match Config::load(path).and_then(|c| c.check_environment().map(|()| c)) {
+        Ok(new) => {
+            crate::logging::set_level(new.log_level);
+            rt.apply(new).await;
+        }
+        Err(errors) => {
+            for e in &errors {
+                log::error!("{e}");
+            }
+            log::error!("new configuration rejected; the running one stays in force");
+        }
+    }
+}
+
+/// What changes when the file is edited or replaced: (mtime, size, inode).
+fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}

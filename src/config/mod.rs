@@ -1,0 +1,481 @@
+//! Configuration: `/etc/nvr/nvr.toml`, parsed and validated before anything is touched.
+//!
+//! Every problem becomes a [`ConfigError`] that names the file, the line and the key
+//! (`nvr.toml:14: camera[1].name: "front door" may only contain a-z 0-9 - _`). Loading collects
+//! all problems it can find instead of stopping at the first, so one `nvr check` shows them all.
+//! Passwords are held in [`Secret`], whose `Debug` prints `***`.
+
+mod error;
+mod url;
+
+pub use error::ConfigError;
+pub use url::{RtspUrl, redact_url};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Where `nvr run` and `nvr check` look without `--config`.
+pub const DEFAULT_PATH: &str = "/etc/nvr/nvr.toml";
+/// Camera names become directory names and appear in URLs: keep them short and plain.
+pub const MAX_NAME_LEN: usize = 32;
+pub type CameraName = heapless::String<MAX_NAME_LEN>;
+
+/// The validated configuration. Cheap to clone; compared field by field on reload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from (for messages); `None` for built-in configs (`nvr demo`).
+    pub file: Option<PathBuf>,
+    pub storage: Storage,
+    pub http: Http,
+    pub log_level: Option<log::LevelFilter>,
+    /// Directory whose `*.pipeline` files override the compiled-in pipeline descriptions.
+    pub pipeline_dir: PathBuf,
+    pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storage {
+    pub path: PathBuf,
+    pub segment_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Http {
+    pub listen: SocketAddr,
+}
+
+/// One camera as the supervisor needs it: defaults applied, credentials out of the URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraConfig {
+    pub name: CameraName,
+    /// `rtsp://host[:port]/path` without user info: safe to log.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub enabled: bool,
+    pub segment_seconds: u32,
+    /// rtspsrc jitterbuffer latency.
+    pub latency_ms: u32,
+    /// No media for this long while recording means the stream stalled: rebuild it.
+    pub stall_seconds: u32,
+}
+
+/// A password. Never printed: `Debug` shows `***`; use [`Secret::expose`] only to hand it
+/// to rtspsrc.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+pub const DEFAULT_SEGMENT_SECONDS: u32 = 60;
+pub const DEFAULT_STORAGE: &str = "/var/lib/nvr/recordings";
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+pub const DEFAULT_PIPELINE_DIR: &str = "/etc/nvr/pipelines";
+const DEFAULT_LATENCY_MS: u32 = 300;
+const DEFAULT_STALL_SECONDS: u32 = 8;
+
+// --- The file as written. `Spanned` keeps byte offsets so errors can name the line. -------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    storage: Option<RawStorage>,
+    http: Option<RawHttp>,
+    log: Option<RawLog>,
+    pipelines: Option<RawPipelines>,
+    #[serde(default)]
+    camera: Vec<Spanned<RawCamera>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<Spanned<String>>,
+    segment_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipelines {
+    dir: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCamera {
+    name: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    enabled: Option<bool>,
+    segment_seconds: Option<Spanned<i64>>,
+    latency_ms: Option<Spanned<i64>>,
+    stall_seconds: Option<Spanned<i64>>,
+}
+
+impl Config {
+    /// Reads and validates `path`. Touches nothing on disk but the file itself.
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError::whole_file(
+                path,
+                format!("cannot read configuration: {e}"),
+            )]
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    /// Parses configuration text; `file` is only used to name the source in errors.
+    pub fn parse(text: &str, file: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
+        let shown = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "<config>".into());
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| vec![ConfigError::from_toml(&shown, text, &e)])?;
+        let mut v = Validator {
+            file: shown,
+            text,
+            errors: Vec::new(),
+        };
+        let config = v.config(raw, file);
+        if v.errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(v.errors)
+        }
+    }
+
+    /// Checks that need the machine, not just the text: the storage path is (or can be
+    /// made) writable by this user. Writes nothing.
+    pub fn check_environment(&self) -> Result<(), Vec<ConfigError>> {
+        let file = self.file.clone().unwrap_or_else(|| "<config>".into());
+        let path = &self.storage.path;
+        // The nearest existing ancestor decides: `run` creates the missing rest.
+        let mut probe = path.as_path();
+        while !probe.exists() {
+            match probe.parent() {
+                Some(p) if !p.as_os_str().is_empty() => probe = p,
+                _ => {
+                    probe = Path::new(".");
+                    break;
+                }
+            }
+        }
+        let problem = if !probe.is_dir() {
+            Some(format!("{} is not a directory", probe.display()))
+        } else if !is_writable(probe) {
+            Some(format!(
+                "{} is not writable by this user (uid {})",
+                probe.display(),
+                unsafe { libc::geteuid() }
+            ))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(()),
+            Some(why) => Err(vec![ConfigError {
+                file,
+                line: self.storage_line(),
+                key: "storage.path".into(),
+                message: format!("cannot record to {}: {why}", path.display()),
+            }]),
+        }
+    }
+
+    fn storage_line(&self) -> Option<usize> {
+        let file = self.file.as_ref()?;
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .position(|l| l.trim_start().starts_with("path"))
+            .map(|i| i + 1)
+    }
+
+    /// Cameras by name, for diffing on reload.
+    pub fn cameras_by_name(&self) -> BTreeMap<&str, &CameraConfig> {
+        self.cameras.iter().map(|c| (c.name.as_str(), c)).collect()
+    }
+}
+
+fn is_writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+struct Validator<'a> {
+    file: PathBuf,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, span: Option<std::ops::Range<usize>>, key: String, message: String) {
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line: span.map(|s| error::line_of(self.text, s.start)),
+            key,
+            message,
+        });
+    }
+
+    fn config(&mut self, raw: RawConfig, file: Option<&Path>) -> Config {
+        let storage_raw = raw.storage.unwrap_or(RawStorage {
+            path: None,
+            segment_seconds: None,
+        });
+        let segment_seconds = self
+            .seconds(
+                storage_raw.segment_seconds.as_ref(),
+                "storage.segment_seconds",
+                1..=3600,
+            )
+            .unwrap_or(DEFAULT_SEGMENT_SECONDS);
+        let storage_path = match &storage_raw.path {
+            Some(p) if p.get_ref().trim().is_empty() => {
+                self.err(
+                    Some(p.span()),
+                    "storage.path".into(),
+                    "must not be empty".into(),
+                );
+                PathBuf::from(DEFAULT_STORAGE)
+            }
+            Some(p) => PathBuf::from(p.get_ref()),
+            None => PathBuf::from(DEFAULT_STORAGE),
+        };
+
+        let listen = match raw.http.and_then(|h| h.listen) {
+            Some(l) => match l.get_ref().parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    self.err(
+                        Some(l.span()),
+                        "http.listen".into(),
+                        format!(
+                            "{:?} is not an address:port (e.g. \"0.0.0.0:8080\" or \"127.0.0.1:8080\")",
+                            l.get_ref()
+                        ),
+                    );
+                    DEFAULT_LISTEN.parse().expect("default listen address")
+                }
+            },
+            None => DEFAULT_LISTEN.parse().expect("default listen address"),
+        };
+
+        let log_level = raw.log.and_then(|l| l.level).and_then(|lvl| {
+            match lvl.get_ref().parse::<log::LevelFilter>() {
+                Ok(f) => Some(f),
+                Err(_) => {
+                    self.err(
+                        Some(lvl.span()),
+                        "log.level".into(),
+                        format!(
+                            "{:?} is not a level (off, error, warn, info, debug, trace)",
+                            lvl.get_ref()
+                        ),
+                    );
+                    None
+                }
+            }
+        });
+
+        let pipeline_dir = raw
+            .pipelines
+            .and_then(|p| p.dir)
+            .map(|d| PathBuf::from(d.into_inner()))
+            .unwrap_or_else(|| DEFAULT_PIPELINE_DIR.into());
+
+        let mut cameras = Vec::new();
+        let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (i, cam) in raw.camera.into_iter().enumerate() {
+            let table_span = cam.span();
+            let cam = cam.into_inner();
+            if let Some(c) = self.camera(i, table_span, cam, segment_seconds, &mut seen) {
+                cameras.push(c);
+            }
+        }
+
+        Config {
+            file: file.map(Path::to_path_buf),
+            storage: Storage {
+                path: storage_path,
+                segment_seconds,
+            },
+            http: Http { listen },
+            log_level,
+            pipeline_dir,
+            cameras,
+        }
+    }
+
+    fn camera(
+        &mut self,
+        i: usize,
+        table_span: std::ops::Range<usize>,
+        raw: RawCamera,
+        default_segment: u32,
+        seen: &mut BTreeMap<String, (usize, usize)>,
+    ) -> Option<CameraConfig> {
+        let key = |k: &str| format!("camera[{i}].{k}");
+        let before = self.errors.len();
+
+        let name = match &raw.name {
+            None => {
+                self.err(
+                    Some(table_span.clone()),
+                    key("name"),
+                    "missing: every camera needs a name (a-z 0-9 - _)".into(),
+                );
+                None
+            }
+            Some(n) => {
+                let s = n.get_ref();
+                if let Some(why) = name_problem(s) {
+                    self.err(Some(n.span()), key("name"), format!("{s:?} {why}"));
+                    None
+                } else if let Some(&(j, line)) = seen.get(s) {
+                    self.err(
+                        Some(n.span()),
+                        key("name"),
+                        format!("{s:?} is already used by camera[{j}] (line {line})"),
+                    );
+                    None
+                } else {
+                    seen.insert(s.clone(), (i, error::line_of(self.text, n.span().start)));
+                    CameraName::try_from(s.as_str()).ok()
+                }
+            }
+        };
+
+        let url = match &raw.url {
+            None => {
+                self.err(
+                    Some(table_span.clone()),
+                    key("url"),
+                    "missing: set url = \"rtsp://host:554/path\"".into(),
+                );
+                None
+            }
+            Some(u) => match RtspUrl::parse(u.get_ref()) {
+                Ok(u) => Some(u),
+                Err(why) => {
+                    self.err(Some(u.span()), key("url"), why);
+                    None
+                }
+            },
+        };
+
+        let segment_seconds = self
+            .seconds(
+                raw.segment_seconds.as_ref(),
+                &key("segment_seconds"),
+                1..=3600,
+            )
+            .unwrap_or(default_segment);
+        let latency_ms = self
+            .seconds(raw.latency_ms.as_ref(), &key("latency_ms"), 0..=10_000)
+            .unwrap_or(DEFAULT_LATENCY_MS);
+        let stall_seconds = self
+            .seconds(raw.stall_seconds.as_ref(), &key("stall_seconds"), 2..=600)
+            .unwrap_or(DEFAULT_STALL_SECONDS);
+
+        if self.errors.len() != before {
+            return None;
+        }
+        let url = url?;
+        // Credentials given as keys win over ones embedded in the URL.
+        let username = raw
+            .username
+            .map(Spanned::into_inner)
+            .or(url.username.clone());
+        let password = raw
+            .password
+            .map(|p| Secret::new(p.into_inner()))
+            .or(url.password.clone().map(Secret::new));
+        Some(CameraConfig {
+            name: name?,
+            url: url.without_credentials(),
+            username,
+            password,
+            enabled: raw.enabled.unwrap_or(true),
+            segment_seconds,
+            latency_ms,
+            stall_seconds,
+        })
+    }
+
+    fn seconds(
+        &mut self,
+        value: Option<&Spanned<i64>>,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<u32> {
+        let v = value?;
+        if range.contains(v.get_ref()) {
+            Some(*v.get_ref() as u32)
+        } else {
+            self.err(
+                Some(v.span()),
+                key.into(),
+                format!(
+                    "{} is out of range ({}..={})",
+                    v.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Why `s` is not a valid camera name, or `None` if it is.
+fn name_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if s.len() > MAX_NAME_LEN {
+        return Some(format!("is longer than {MAX_NAME_LEN} characters"));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Some("may only contain a-z 0-9 - _".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+use super::*;
+
+fn errors(text: &str) -> Vec<String> {
+    Config::parse(text, Some(Path::new("nvr.toml")))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = Config::parse(
+        "[[camera]]\nname = \"front\"\nurl = \"rtsp://cam/live\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.storage.segment_seconds, 60);
+    assert_eq!(c.http.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(c.cameras[0].segment_seconds, 60);
+    assert!(c.cameras[0].enabled);
+}
+
+#[test]
+fn per_camera_override_beats_global_default() {
+    let c = Config::parse(
+        "[storage]\nsegment_seconds = 30\n[[camera]]\nname = \"a\"\nurl = \"rtsp://a/\"\n\
+         [[camera]]\nname = \"b\"\nurl = \"rtsp://b/\"\nsegment_seconds = 10\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.cameras[0].segment_seconds, 30);
+    assert_eq!(c.cameras[1].segment_seconds, 10);
+}
+
+#[test]
+fn bad_name_names_file_line_and_key() {
+    let text = "[storage]\npath = \"/tmp\"\n\n[[camera]]\nname = \"a\"\nurl = \"rtsp://a/\"\n\n\
+                [[camera]]\nname = \"front door\"\nurl = \"rtsp://b/\"\n";
+    assert_eq!(
+        errors(text),
+        vec!["nvr.toml:9: camera[1].name: \"front door\" may only contain a-z 0-9 - _"]
+    );
+}
+
+#[test]
+fn duplicate_names_point_at_both() {
+    let text = "[[camera]]\nname = \"a\"\nurl = \"rtsp://a/\"\n[[camera]]\nname = \"a\"\nurl = \"rtsp://b/\"\n";
+    assert_eq!(
+        errors(text),
+        vec!["nvr.toml:5: camera[1].name: \"a\" is already used by camera[0] (line 2)"]
+    );
+}
+
+#[test]
+fn unknown_key_is_named_with_its_table() {
+    let text = "[[camera]]\nname = \"a\"\nurl = \"rtsp://a/\"\nsegment_secs = 5\n";
+    let e = errors(text);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("nvr.toml:4: camera[0].segment_secs: unknown field \"segment_secs\""),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn missing_url_and_bad_listen_are_reported_together() {
+    let text = "[http]\nlisten = \"localhost\"\n[[camera]]\nname = \"a\"\n";
+    let e = errors(text);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("nvr.toml:2: http.listen: \"localhost\" is not an address:port"));
+    assert!(
+        e[1].starts_with("nvr.toml:3: camera[0].url: missing"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn wrong_type_is_a_clear_error() {
+    let e = errors("[storage]\nsegment_seconds = \"sixty\"\n");
+    assert!(
+        e[0].starts_with("nvr.toml:2: storage.segment_seconds: invalid type"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let e = errors("[storage\npath = 1\n");
+    assert!(e[0].starts_with("nvr.toml:1"), "{e:?}");
+}
+
+#[test]
+fn password_never_appears_in_errors_or_debug() {
+    let e = errors("[[camera]]\nname = \"a\"\nurl = \"http://admin:hunter2@cam/x\"\n");
+    assert!(!e[0].contains("hunter2"), "{e:?}");
+    let c = Config::parse(
+        "[[camera]]\nname = \"a\"\nurl = \"rtsp://admin:hunter2@cam/x\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.cameras[0].url, "rtsp://cam/x");
+    assert_eq!(c.cameras[0].password.as_ref().unwrap().expose(), "hunter2");
+    assert!(!format!("{c:?}").contains("hunter2"));
+}
+
+#[test]
+fn unwritable_storage_is_rejected_without_writing() {
+    // A path below a regular file can never be created, even by root.
+    let mut c = Config::parse("[storage]\npath = \"/etc/hostname/rec\"\n", None).unwrap();
+    let e = c.check_environment().unwrap_err();
+    assert_eq!(e[0].key, "storage.path");
+    c.storage.path = std::env::temp_dir().join("nvr-not-created-by-check/x");
+    c.check_environment().unwrap();
+    assert!(!c.storage.path.exists());
+}

@@ -1,0 +1,90 @@
+//! The HTTP server (tiny_http): one thread accepting requests, one module per resource.
+//!
+//! Long-lived: started once by `nvr run`/`nvr demo`, stopped at shutdown. It only reads
+//! state the supervisors publish; a slow client cannot delay recording.
+
+mod status;
+
+use crate::runtime::Board;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub struct HttpServer {
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub addr: SocketAddr,
+}
+
+impl HttpServer {
+    pub fn start(listen: SocketAddr, board: Arc<Board>) -> Result<HttpServer, String> {
+        let server = tiny_http::Server::http(listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| format!("cannot listen on {listen}: not an IP socket"))?;
+        let server = Arc::new(server);
+        let s = server.clone();
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                for req in s.incoming_requests() {
+                    route(req, &board);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(HttpServer {
+            server,
+            thread: Some(thread),
+            addr,
+        })
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn route(req: tiny_http::Request, board: &Board) {
+    let path = req.url().split('?').next().unwrap_or("").to_string();
+    let response = match (req.method(), path.as_str()) {
+        (tiny_http::Method::Get, "/status") => status::get(board),
+        (tiny_http::Method::Get, "/") => text(
+            200,
+            "nvr: see /status for camera and storage health (JSON)\n",
+        ),
+        (_, "/status") => json(405, &serde_json::json!({"error": "method not allowed"})),
+        _ => json(
+            404,
+            &serde_json::json!({"error": "not found", "path": path}),
+        ),
+    };
+    if let Err(e) = req.respond(response) {
+        log::debug!("http: client went away: {e}");
+    }
+}
+
+type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+fn json(code: u16, value: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    tiny_http::Response::from_data(body)
+        .with_status_code(code)
+        .with_header(
+            tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"),
+        )
+}
+
+fn text(code: u16, body: &str) -> Response {
+    tiny_http::Response::from_data(body.as_bytes().to_vec())
+        .with_status_code(code)
+        .with_header(
+            tiny_http::Header::from_bytes("Content-Type", "text/plain; charset=utf-8")
+                .expect("header"),
+        )
+}

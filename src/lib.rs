@@ -1,0 +1,16 @@
+//! nvr: a network video recorder for the Raspberry Pi.
+//!
+//! IP cameras (RTSP, H.264/H.265) are recorded without re-encoding into crash-safe rotating
+//! MP4 segments by GStreamer, one supervised pipeline per camera; health is served as JSON
+//! on `/status`. See `docs/design.md` for what is on disk and what a crash can lose.
+
+pub mod camera;
+pub mod cmds;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod pipelines;
+pub mod runtime;
+pub mod storage;
+pub mod testcam;
+pub mod time;

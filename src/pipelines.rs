@@ -1,0 +1,139 @@
+//! The GStreamer pipeline descriptions in `pipelines/`: compiled in as defaults, overridable
+//! per file from the configured pipeline directory so a user can read and tune them.
+
+use std::path::{Path, PathBuf};
+
+/// Every description nvr uses, by file name.
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "record.pipeline",
+        include_str!("../pipelines/record.pipeline"),
+    ),
+    (
+        "video-h264.pipeline",
+        include_str!("../pipelines/video-h264.pipeline"),
+    ),
+    (
+        "video-h265.pipeline",
+        include_str!("../pipelines/video-h265.pipeline"),
+    ),
+    (
+        "audio-aac.pipeline",
+        include_str!("../pipelines/audio-aac.pipeline"),
+    ),
+    (
+        "audio-aac-latm.pipeline",
+        include_str!("../pipelines/audio-aac-latm.pipeline"),
+    ),
+];
+
+/// One description, and where it came from (for error messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub origin: String,
+    text: String,
+}
+
+impl Description {
+    /// The description with comments removed and `{key}` placeholders filled in.
+    /// An unknown or unfilled placeholder is an error naming the file.
+    pub fn render(&self, values: &[(&str, String)]) -> Result<String, String> {
+        let mut out = String::new();
+        for line in self.text.lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            out.push_str(t);
+            out.push(' ');
+        }
+        for (k, v) in values {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        if let Some(start) = out.find('{') {
+            let name: String = out[start..].chars().take_while(|&c| c != '}').collect();
+            return Err(format!("{}: unknown placeholder {name}}}", self.origin));
+        }
+        Ok(out.trim().to_string())
+    }
+}
+
+/// Looks a description up: `<dir>/<name>` if that file exists, else the built-in copy.
+pub fn load(dir: &Path, name: &str) -> Result<Description, String> {
+    let path: PathBuf = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Description {
+            origin: path.display().to_string(),
+            text,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => built_in(name),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+pub fn built_in(name: &str) -> Result<Description, String> {
+    BUILT_IN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, text)| Description {
+            origin: format!("built-in {n}"),
+            text: text.to_string(),
+        })
+        .ok_or_else(|| format!("no pipeline description named {name}"))
+}
+
+/// Names of all descriptions, for `nvr check` and packaging.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(n, _)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_without_comments_and_fills_placeholders() {
+        let d = built_in("record.pipeline").unwrap();
+        let text = d
+            .render(&[
+                ("latency_ms", "300".into()),
+                ("segment_ns", "1".into()),
+                ("reserved_ns", "2".into()),
+                ("sync_ns", "3".into()),
+            ])
+            .unwrap();
+        assert!(text.starts_with("rtspsrc name=src"));
+        assert!(!text.contains('#'));
+        assert!(text.contains("reserved-moov-update-period=(guint64)3"));
+    }
+
+    #[test]
+    fn unfilled_placeholder_names_the_file() {
+        let e = built_in("record.pipeline")
+            .unwrap()
+            .render(&[])
+            .unwrap_err();
+        assert!(
+            e.starts_with("built-in record.pipeline: unknown placeholder {"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_built_in_description_parses_in_gstreamer() {
+        gst::init().unwrap();
+        for name in names() {
+            let d = built_in(name).unwrap();
+            let text = d
+                .render(&[
+                    ("latency_ms", "300".into()),
+                    ("segment_ns", "60000000000".into()),
+                    ("reserved_ns", "660000000000".into()),
+                    ("sync_ns", "1000000000".into()),
+                ])
+                .unwrap();
+            gst::parse::bin_from_description(&text, false)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The running recorder: supervisors for every camera, the HTTP server, and config reloads.
+//!
+//! Reload diffs cameras by name: added ones start, removed ones stop (their open segment is
+//! finalized), changed ones are rebuilt, and unchanged ones are not touched at all, so they
+//! keep recording without a gap. Changing the HTTP address or the storage or pipeline folder
+//! needs a restart (said in the log).
+
+pub mod signals;
+
+use crate::camera::{self, CameraHandle, CameraStatus, Shared};
+use crate::config::Config;
+use crate::http::HttpServer;
+use crate::storage;
+use crate::time::RealClock;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Longest a shutdown waits for cameras to finalize their segments (systemd allows more;
+/// the contract is "exit within 5 s").
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(4500);
+
+/// What the HTTP server reads: published by the runtime, updated by supervisors.
+pub struct Board {
+    pub started: Instant,
+    pub shared: Arc<Shared>,
+    cameras: Mutex<Vec<Arc<Mutex<CameraStatus>>>>,
+}
+
+impl Board {
+    pub fn cameras(&self) -> Vec<Arc<Mutex<CameraStatus>>> {
+        self.cameras.lock().unwrap().clone()
+    }
+}
+
+pub struct Runtime {
+    config: Config,
+    cameras: BTreeMap<String, CameraHandle>,
+    board: Arc<Board>,
+    http: HttpServer,
+}
+
+impl Runtime {
+    /// Prepares storage (recovering after an unclean stop), binds HTTP, starts cameras.
+    pub fn start(config: Config) -> Result<Runtime, String> {
+        let shared = Arc::new(prepare_storage(&config)?);
+        let board = Arc::new(Board {
+            started: Instant::now(),
+            shared,
+            cameras: Mutex::new(Vec::new()),
+        });
+        let http = HttpServer::start(config.http.listen, board.clone())?;
+        log::info!("http: serving /status on http://{}", http.addr);
+        let mut rt = Runtime {
+            config: config.clone(),
+            cameras: BTreeMap::new(),
+            board,
+            http,
+        };
+        for cam in &config.cameras {
+            rt.start_camera(cam.clone());
+        }
+        rt.publish();
+        Ok(rt)
+    }
+
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.http.addr
+    }
+
+    fn start_camera(&mut self, cam: crate::config::CameraConfig) {
+        log::info!(
+            "camera {}: starting ({}, {} s segments{})",
+            cam.name,
+            cam.url,
+            cam.segment_seconds,
+            if cam.enabled { "" } else { ", disabled" }
+        );
+        let handle = camera::spawn(cam.clone(), self.board.shared.clone());
+        self.cameras.insert(cam.name.to_string(), handle);
+    }
+
+    /// Publishes the camera list to /status in configuration order.
+    fn publish(&self) {
+        let list = self
+            .config
+            .cameras
+            .iter()
+            .filter_map(|c| self.cameras.get(c.name.as_str()))
+            .map(|h| h.status.clone())
+            .collect();
+        *self.board.cameras.lock().unwrap() = list;
+    }
+
+    /// Applies a new, already validated configuration. Cameras are diffed; process-wide
+    /// settings (HTTP address, storage and pipeline folders) need a restart and say so.
+    pub async fn apply(&mut self, mut new: Config) {
+        if new.http.listen != self.config.http.listen {
+            log::warn!(
+                "http.listen changed to {}; restart nvr to apply it",
+                new.http.listen
+            );
+            new.http = self.config.http.clone();
+        }
+        if new.storage.path != self.config.storage.path
+            || new.pipeline_dir != self.config.pipeline_dir
+        {
+            log::warn!("storage.path or pipelines.dir changed; restart nvr to apply it");
+            new.storage.path = self.config.storage.path.clone();
+            new.pipeline_dir = self.config.pipeline_dir.clone();
+        }
+        let wanted = new.cameras_by_name();
+        let mut to_stop = Vec::new();
+        for name in self.cameras.keys().cloned().collect::<Vec<_>>() {
+            let keep = wanted
+                .get(name.as_str())
+                .is_some_and(|c| **c == self.cameras[&name].config);
+            if !keep {
+                let verb = if wanted.contains_key(name.as_str()) {
+                    "changed"
+                } else {
+                    "removed"
+                };
+                log::info!("camera {name}: {verb} in configuration; stopping");
+                to_stop.push(self.cameras.remove(&name).expect("present"));
+            }
+        }
+        stop_all(to_stop, SHUTDOWN_BUDGET).await;
+        for cam in &new.cameras {
+            if !self.cameras.contains_key(cam.name.as_str()) {
+                self.start_camera(cam.clone());
+            }
+        }
+        self.config = new;
+        self.publish();
+    }
+
+    /// Finalizes every open segment and stops all cameras, within [`SHUTDOWN_BUDGET`].
+    pub async fn shutdown(mut self) {
+        let handles: Vec<_> = std::mem::take(&mut self.cameras).into_values().collect();
+        stop_all(handles, SHUTDOWN_BUDGET).await;
+    }
+}
+
+async fn stop_all(handles: Vec<CameraHandle>, budget: Duration) {
+    if handles.is_empty() {
+        return;
+    }
+    let tasks: Vec<_> = handles.into_iter().map(|h| smol::spawn(h.stop())).collect();
+    let all = async {
+        for t in tasks {
+            t.await;
+        }
+        true
+    };
+    let timeout = async {
+        smol::Timer::after(budget).await;
+        false
+    };
+    if !smol::future::or(all, timeout).await {
+        log::warn!(
+            "some cameras did not stop within {} s",
+            budget.as_secs_f32()
+        );
+    }
+}
+
+/// Creates the storage folder, recovers each camera's newest segments after an unclean stop,
+/// and measures what is already recorded.
+fn prepare_storage(config: &Config) -> Result<Shared, String> {
+    let root = &config.storage.path;
+    std::fs::create_dir_all(root)
+        .map_err(|e| format!("cannot create storage folder {}: {e}", root.display()))?;
+    for cam in &config.cameras {
+        for finding in storage::recovery::recover_camera(root, &cam.name) {
+            match finding {
+                storage::recovery::Finding::RemovedEmpty(p) => log::warn!(
+                    "camera {}: removed {} (no frames: nvr stopped uncleanly as it was created)",
+                    cam.name,
+                    p.display()
+                ),
+                storage::recovery::Finding::Unreadable(p, e) => {
+                    log::warn!("camera {}: cannot check {}: {e}", cam.name, p.display())
+                }
+            }
+        }
+    }
+    Ok(Shared {
+        storage_root: root.clone(),
+        pipeline_dir: config.pipeline_dir.clone(),
+        bytes_used: AtomicU64::new(storage::bytes_used(root)),
+        clock: Arc::new(RealClock),
+    })
+}

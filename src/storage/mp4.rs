@@ -1,0 +1,125 @@
+//! Just enough MP4 box reading to tell whether a segment on disk is playable and how long it
+//! is, without a demuxer: top-level box headers, then `moov/mvhd`. Reads a few KiB per file.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::Duration;
+
+/// What the top level of an MP4 file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mp4Summary {
+    /// `moov/mvhd` duration; `None` if there is no index at all (unplayable).
+    pub duration: Option<Duration>,
+    /// The file has `moof` boxes (fragmented MP4).
+    pub fragmented: bool,
+}
+
+/// Largest `moov` we are willing to read (robust-muxing files reserve space inside it).
+const MAX_MOOV: u64 = 64 << 20;
+
+pub fn summarize(path: &Path) -> io::Result<Mp4Summary> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut pos = 0u64;
+    let mut summary = Mp4Summary {
+        duration: None,
+        fragmented: false,
+    };
+    while pos + 8 <= len {
+        f.seek(SeekFrom::Start(pos))?;
+        let mut h = [0u8; 16];
+        f.read_exact(&mut h[..8])?;
+        let mut size = u64::from(u32::from_be_bytes(h[..4].try_into().unwrap()));
+        let kind = [h[4], h[5], h[6], h[7]];
+        let mut header = 8;
+        if size == 1 {
+            f.read_exact(&mut h[8..16])?;
+            size = u64::from_be_bytes(h[8..16].try_into().unwrap());
+            header = 16;
+        } else if size == 0 {
+            size = len - pos;
+        }
+        if size < header {
+            break; // garbage: stop at what we understood
+        }
+        match &kind {
+            b"moov" if size - header <= MAX_MOOV => {
+                let mut body = vec![0u8; (size - header).min(len - pos - header) as usize];
+                f.read_exact(&mut body)?;
+                summary.duration = mvhd_duration(&body);
+            }
+            b"moof" => summary.fragmented = true,
+            _ => {}
+        }
+        pos += size;
+    }
+    Ok(summary)
+}
+
+/// Finds `mvhd` among the children of `moov` and returns its duration.
+fn mvhd_duration(moov: &[u8]) -> Option<Duration> {
+    let mut i = 0usize;
+    while i + 8 <= moov.len() {
+        let size = u32::from_be_bytes(moov[i..i + 4].try_into().ok()?) as usize;
+        if size < 8 || i + size > moov.len() {
+            return None;
+        }
+        if &moov[i + 4..i + 8] == b"mvhd" {
+            let b = &moov[i + 8..i + size];
+            let version = *b.first()?;
+            let (timescale, duration) = if version == 1 {
+                (
+                    u32::from_be_bytes(b.get(20..24)?.try_into().ok()?),
+                    u64::from_be_bytes(b.get(24..32)?.try_into().ok()?),
+                )
+            } else {
+                (
+                    u32::from_be_bytes(b.get(12..16)?.try_into().ok()?),
+                    u64::from(u32::from_be_bytes(b.get(16..20)?.try_into().ok()?)),
+                )
+            };
+            if timescale == 0 {
+                return None;
+            }
+            return Some(Duration::from_nanos(
+                (duration as u128 * 1_000_000_000 / timescale as u128) as u64,
+            ));
+        }
+        i += size;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn reads_mvhd_v0_duration() {
+        let mut mvhd = vec![0u8; 100];
+        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes()); // timescale
+        mvhd[16..20].copy_from_slice(&2500u32.to_be_bytes()); // duration
+        let file = [
+            boxed(b"ftyp", &[0; 8]),
+            boxed(b"moov", &boxed(b"mvhd", &mvhd)),
+            boxed(b"mdat", &[1, 2, 3]),
+        ]
+        .concat();
+        let p = std::env::temp_dir().join(format!("nvr-mp4-{}.mp4", std::process::id()));
+        std::fs::write(&p, &file).unwrap();
+        let s = summarize(&p).unwrap();
+        assert_eq!(s.duration, Some(Duration::from_millis(2500)));
+        assert!(!s.fragmented);
+        std::fs::write(&p, boxed(b"ftyp", &[0; 8])).unwrap();
+        assert_eq!(summarize(&p).unwrap().duration, None);
+        std::fs::remove_file(&p).unwrap();
+    }
+}

@@ -1,0 +1,174 @@
+//! A built-in test camera: a real RTSP server (gst-rtsp-server) serving a moving test
+//! pattern, H.264 or H.265, optionally with AAC or G.711 audio and a password.
+//!
+//! `nvr demo` records one in-process; `nvr testcam` runs one on its own so tests and
+//! benchmarks can kill and restart "the camera". Lifetime: serves until dropped; its GLib
+//! main loop runs on a thread of its own.
+
+use gst::glib;
+use gst_rtsp_server::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    H264,
+    H265,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audio {
+    Aac,
+    /// G.711 A-law: what many cameras send, and what MP4 cannot hold.
+    Pcma,
+}
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub codec: Codec,
+    pub audio: Option<Audio>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Keyframe interval in frames.
+    pub gop: u32,
+    pub kbps: u32,
+    pub credentials: Option<(String, String)>,
+    /// Mount path, e.g. `/cam`.
+    pub mount: String,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            codec: Codec::H264,
+            audio: None,
+            width: 320,
+            height: 240,
+            fps: 10,
+            gop: 10,
+            kbps: 300,
+            credentials: None,
+            mount: "/cam".into(),
+        }
+    }
+}
+
+impl Spec {
+    /// The server-side pipeline, as gst-rtsp-server wants it (payloaders named pay0, pay1).
+    pub fn launch_line(&self) -> String {
+        // A running clock in the picture when the Pango plugin (gstreamer1.0-x) is there.
+        let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
+            "! timeoverlay "
+        } else {
+            ""
+        };
+        let video = format!(
+            "videotestsrc is-live=true pattern=ball ! video/x-raw,width={},height={},framerate={}/1 \
+             {overlay}! ",
+            self.width, self.height, self.fps
+        );
+        let enc = match self.codec {
+            Codec::H264 => format!(
+                "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} \
+                 ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1",
+                self.gop, self.kbps
+            ),
+            Codec::H265 => format!(
+                "x265enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} \
+                 ! rtph265pay name=pay0 pt=97 config-interval=-1",
+                self.gop, self.kbps
+            ),
+        };
+        let audio = match self.audio {
+            None => String::new(),
+            Some(Audio::Aac) => {
+                " audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=16000,channels=1 \
+                 ! avenc_aac ! rtpmp4gpay name=pay1 pt=98"
+                    .into()
+            }
+            Some(Audio::Pcma) => {
+                " audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 \
+                 ! alawenc ! rtppcmapay name=pay1 pt=8"
+                    .into()
+            }
+        };
+        format!("( {video}{enc}{audio} )")
+    }
+}
+
+pub struct TestCamera {
+    main_loop: glib::MainLoop,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub port: u16,
+    /// `rtsp://127.0.0.1:PORT/mount`, without credentials.
+    pub url: String,
+}
+
+impl TestCamera {
+    /// Starts serving on 127.0.0.1:`port` (0 = any free port; see [`TestCamera::port`]).
+    /// `on_client` runs for every client connection (tests count them).
+    pub fn start(
+        spec: &Spec,
+        port: u16,
+        on_client: impl Fn() + Send + Sync + 'static,
+    ) -> Result<TestCamera, String> {
+        let server = gst_rtsp_server::RTSPServer::new();
+        server.set_address("127.0.0.1");
+        server.set_service(&port.to_string());
+        let factory = gst_rtsp_server::RTSPMediaFactory::new();
+        factory.set_launch(&spec.launch_line());
+        // One encoder for all clients, like a real camera.
+        factory.set_shared(true);
+        if let Some((user, pass)) = &spec.credentials {
+            let auth = gst_rtsp_server::RTSPAuth::new();
+            let token = gst_rtsp_server::RTSPToken::builder()
+                .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
+                .build();
+            auth.add_basic(&gst_rtsp_server::RTSPAuth::make_basic(user, pass), &token);
+            server.set_auth(Some(&auth));
+            let role = gst::Structure::builder("user")
+                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                .build();
+            factory.add_role_from_structure(&role);
+        }
+        server
+            .mount_points()
+            .ok_or("RTSP server has no mount points")?
+            .add_factory(&spec.mount, factory);
+        server.connect_client_connected(move |_, _| on_client());
+
+        let ctx = glib::MainContext::new();
+        server
+            .attach(Some(&ctx))
+            .map_err(|e| format!("cannot serve RTSP on 127.0.0.1:{port}: {e}"))?;
+        let bound = server.bound_port();
+        if bound <= 0 {
+            return Err(format!("cannot serve RTSP on 127.0.0.1:{port}"));
+        }
+        let main_loop = glib::MainLoop::new(Some(&ctx), false);
+        let ml = main_loop.clone();
+        let thread = std::thread::Builder::new()
+            .name("testcam".into())
+            .spawn(move || {
+                // The server lives as long as its main loop.
+                let _server = server;
+                ctx.with_thread_default(|| ml.run()).ok();
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(TestCamera {
+            main_loop,
+            thread: Some(thread),
+            port: bound as u16,
+            url: format!("rtsp://127.0.0.1:{bound}{}", spec.mount),
+        })
+    }
+}
+
+impl Drop for TestCamera {
+    fn drop(&mut self) {
+        self.main_loop.quit();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
