@@ -1,0 +1,384 @@
+//! Helpers for integration tests: real processes, real RTSP, real demuxing.
+//!
+//! Every test gets its own temp folder and lets the kernel pick ports (port 0), so tests run
+//! in parallel without colliding. Waits poll a condition with a generous deadline; nothing
+//! here asserts on how fast something happened except where the product promises a bound.
+#![allow(dead_code)]
+
+use gst_pbutils::prelude::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const NVR: &str = env!("CARGO_BIN_EXE_nvr");
+
+/// A fresh, empty folder for one test (removed when dropped unless the test failed).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(test: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("nvr-it-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// `nvr testcam` in its own process: a real gst-rtsp-server.
+pub struct Camera {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+    clients: Arc<AtomicUsize>,
+}
+
+impl Camera {
+    /// Starts a test camera with extra `nvr testcam` options (e.g. `["--codec", "h265"]`).
+    pub fn start(args: &[&str]) -> Camera {
+        Self::start_on(0, args)
+    }
+
+    pub fn start_on(port: u16, args: &[&str]) -> Camera {
+        let mut child = Command::new(NVR)
+            .arg("testcam")
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn nvr testcam");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines
+            .next()
+            .expect("testcam printed nothing")
+            .expect("testcam stdout");
+        let url = first
+            .strip_prefix("url ")
+            .unwrap_or_else(|| panic!("testcam said {first:?}"))
+            .to_string();
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|r| r.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .expect("port in url");
+        let clients = Arc::new(AtomicUsize::new(0));
+        let c = clients.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line == "client" {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        Camera {
+            child,
+            url,
+            port,
+            clients,
+        }
+    }
+
+    /// RTSP client connections so far.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::SeqCst)
+    }
+
+    /// Pulls the plug: SIGKILL, as a camera losing power.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Camera {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `nvr run` in its own process, with its log captured to a file.
+pub struct Nvr {
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub config: PathBuf,
+    addr: Option<String>,
+}
+
+impl Nvr {
+    /// Writes `config` to `dir/nvr.toml` and starts `nvr run` on it.
+    pub fn start(dir: &Path, config: &str) -> Nvr {
+        let path = dir.join("nvr.toml");
+        std::fs::write(&path, config).unwrap();
+        Self::start_with(dir, &path)
+    }
+
+    pub fn start_with(dir: &Path, config: &Path) -> Nvr {
+        let n = std::fs::read_dir(dir).unwrap().count();
+        let log = dir.join(format!("nvr-{n}.log"));
+        let child = Command::new(NVR)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn nvr run");
+        let mut nvr = Nvr {
+            child: Some(child),
+            log,
+            config: config.to_path_buf(),
+            addr: None,
+        };
+        let addr = wait_for(Duration::from_secs(20), || {
+            nvr.log_text()
+                .lines()
+                .find_map(|l| l.split("serving /status on http://").nth(1))
+                .map(|a| a.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("nvr did not start HTTP:\n{}", nvr.log_text()));
+        nvr.addr = Some(addr);
+        nvr
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let (_, body) = http_get(self.addr.as_ref().unwrap(), "/status");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("bad /status JSON {e}: {body}"))
+    }
+
+    pub fn addr(&self) -> &str {
+        self.addr.as_ref().unwrap()
+    }
+
+    /// The camera object named `name` in /status.
+    pub fn camera(&self, name: &str) -> Option<serde_json::Value> {
+        self.status()["cameras"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+    }
+
+    /// Waits until camera `name` is in `state`, returning its status object.
+    pub fn wait_state(&self, name: &str, state: &str, within: Duration) -> serde_json::Value {
+        wait_for(within, || self.camera(name).filter(|c| c["state"] == state)).unwrap_or_else(
+            || {
+                panic!(
+                    "camera {name} never reached {state}: {:?}\n--- log ---\n{}",
+                    self.camera(name),
+                    self.log_text()
+                )
+            },
+        )
+    }
+
+    /// Waits until camera `name` has written at least `n` segments.
+    pub fn wait_segments(&self, name: &str, n: u64, within: Duration) {
+        wait_for(within, || {
+            self.camera(name)
+                .filter(|c| c["segments_written"].as_u64().unwrap_or(0) >= n)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "camera {name} wrote fewer than {n} segments: {:?}\n--- log ---\n{}",
+                self.camera(name),
+                self.log_text()
+            )
+        });
+    }
+
+    /// SIGTERM and wait; returns how long the exit took and the exit status.
+    pub fn stop(&mut self) -> (Duration, std::process::ExitStatus) {
+        let child = self.child.as_mut().unwrap();
+        let t = Instant::now();
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().unwrap();
+        self.child = None;
+        (t.elapsed(), status)
+    }
+
+    /// SIGKILL: no chance to finalize anything.
+    pub fn kill9(&mut self) {
+        let child = self.child.as_mut().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        self.child = None;
+    }
+}
+
+impl Drop for Nvr {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some` or `within` passes.
+pub fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A plain HTTP/1.0 GET: (status line + headers, body).
+pub fn http_get(addr: &str, path: &str) -> (String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (head.to_string(), body.to_string())
+}
+
+/// What GStreamer's Discoverer (a real demuxer) says about a file.
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub duration: Duration,
+    /// Caps name of the video stream, e.g. `video/x-h264`.
+    pub video: String,
+    pub video_caps: String,
+    pub width: u32,
+    pub height: u32,
+    pub audio_streams: usize,
+}
+
+pub fn discover(path: &Path) -> Result<Media, String> {
+    gst::init().unwrap();
+    let d = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(15)).unwrap();
+    let uri = format!("file://{}", path.canonicalize().unwrap().display());
+    let info = d
+        .discover_uri(&uri)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let video = info
+        .video_streams()
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{}: no video stream", path.display()))?;
+    let caps = video.caps().ok_or("video without caps")?;
+    Ok(Media {
+        duration: info.duration().map(|d| d.into()).unwrap_or_default(),
+        video: caps.structure(0).unwrap().name().to_string(),
+        video_caps: caps.to_string(),
+        width: video.width(),
+        height: video.height(),
+        audio_streams: info.audio_streams().len(),
+    })
+}
+
+/// Counts the video frames a real demuxer finds in a file.
+pub fn count_frames(path: &Path) -> usize {
+    gst::init().unwrap();
+    use gst::prelude::*;
+    let p = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! qtdemux name=d d.video_0 ! fakesink name=s signal-handoffs=true",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let n = Arc::new(Mutex::new(0usize));
+    let c = n.clone();
+    p.by_name("s").unwrap().connect("handoff", false, move |_| {
+        *c.lock().unwrap() += 1;
+        None
+    });
+    p.set_state(gst::State::Playing).unwrap();
+    let bus = p.bus().unwrap();
+    let _ = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    p.set_state(gst::State::Null).unwrap();
+    *n.lock().unwrap()
+}
+
+/// All `.mp4` files of `camera` under `storage`, sorted by name (= time within a day).
+pub fn segments(storage: &Path, camera: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(days) = std::fs::read_dir(storage.join(camera)) else {
+        return out;
+    };
+    for day in days.flatten() {
+        for f in std::fs::read_dir(day.path()).unwrap().flatten() {
+            if f.path().extension().is_some_and(|e| e == "mp4") {
+                out.push(f.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Seconds since local midnight encoded in a segment name `HH-MM-SS±hhmm[-n].mp4`.
+pub fn name_seconds(path: &Path) -> u32 {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let parts: Vec<u32> = stem[..8].split('-').map(|p| p.parse().unwrap()).collect();
+    parts[0] * 3600 + parts[1] * 60 + parts[2]
+}
+
+/// True if a segment name has the documented shape.
+pub fn well_named(path: &Path) -> bool {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let day = path
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let b = name.as_bytes();
+    day.len() == 10
+        && day.as_bytes()[4] == b'-'
+        && name.len() >= 17
+        && b[2] == b'-'
+        && b[5] == b'-'
+        && (b[8] == b'+' || b[8] == b'-')
+        && b[..8]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+        && b[9..13].iter().all(u8::is_ascii_digit)
+        && name.ends_with(".mp4")
+}
+
+/// A config with `segment_seconds` and the given camera tables, HTTP on a free port.
+pub fn config(storage: &Path, segment_seconds: u32, cameras: &str) -> String {
+    format!(
+        "[storage]\npath = {:?}\nsegment_seconds = {segment_seconds}\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n{cameras}",
+        storage.display().to_string()
+    )
+}
+
+pub fn camera_table(name: &str, url: &str, extra: &str) -> String {
+    format!("[[camera]]\nname = {name:?}\nurl = {url:?}\n{extra}\n")
+}
