@@ -34,6 +34,9 @@ pub struct Spec {
     pub credentials: Option<(String, String)>,
     /// Mount path, e.g. `/cam`.
     pub mount: String,
+    /// Serve this pre-encoded H.264 Annex B file in a loop instead of encoding a pattern
+    /// (benchmarks: the server then costs no encoding CPU). Paced at `fps`.
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Default for Spec {
@@ -48,6 +51,7 @@ impl Default for Spec {
             kbps: 300,
             credentials: None,
             mount: "/cam".into(),
+            file: None,
         }
     }
 }
@@ -55,6 +59,15 @@ impl Default for Spec {
 impl Spec {
     /// The server-side pipeline, as gst-rtsp-server wants it (payloaders named pay0, pay1).
     pub fn launch_line(&self) -> String {
+        if let Some(file) = &self.file {
+            return format!(
+                "( multifilesrc location=\"{}\" loop=true \
+                 caps=\"video/x-h264,stream-format=byte-stream,framerate={}/1\" \
+                 ! h264parse name=parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
+                file.display().to_string().replace('"', "\\\""),
+                self.fps
+            );
+        }
         // A running clock in the picture when the Pango plugin (gstreamer1.0-x) is there.
         let overlay = if gst::ElementFactory::find("timeoverlay").is_some() {
             "! timeoverlay "
@@ -118,6 +131,29 @@ impl TestCamera {
         factory.set_launch(&spec.launch_line());
         // One encoder for all clients, like a real camera.
         factory.set_shared(true);
+        if spec.file.is_some() {
+            // An Annex B file has no timestamps: h264parse interpolates DTS only. The clip has
+            // no B-frames (x264 ultrafast), so PTS = DTS; without PTS, RTP times are garbage.
+            factory.connect_media_configure(|_, media| {
+                let Some(pad) = media
+                    .element()
+                    .downcast_ref::<gst::Bin>()
+                    .and_then(|b| b.by_name("parse"))
+                    .and_then(|p| p.static_pad("src"))
+                else {
+                    return;
+                };
+                pad.add_probe(gst::PadProbeType::BUFFER, |_, info| {
+                    if let Some(buf) = info.buffer_mut() {
+                        let buf = buf.make_mut();
+                        if buf.pts().is_none() {
+                            buf.set_pts(buf.dts());
+                        }
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            });
+        }
         if let Some((user, pass)) = &spec.credentials {
             let auth = gst_rtsp_server::RTSPAuth::new();
             let token = gst_rtsp_server::RTSPToken::builder()

@@ -13,6 +13,11 @@ pub struct Limits {
     pub stall: Duration,
     /// Recording this long without trouble resets the reconnect backoff.
     pub healthy_after: Duration,
+    /// Longest time video may arrive without anything reaching the disk (no segment opened,
+    /// the open one not growing). Must exceed the longest GOP: splitmuxsink writes a GOP
+    /// once it is complete. Catches streams whose keyframes or timestamps never let the
+    /// muxer write, which would otherwise look like `recording` while losing everything.
+    pub disk_stall: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +51,13 @@ impl Health {
     }
 
     /// `last_media`: monotonic time of the newest video buffer, if any arrived.
-    pub fn tick(&mut self, now: Duration, last_media: Option<Duration>) -> Verdict {
+    /// `last_disk`: when a segment was last opened or seen growing, if ever.
+    pub fn tick(
+        &mut self,
+        now: Duration,
+        last_media: Option<Duration>,
+        last_disk: Option<Duration>,
+    ) -> Verdict {
         let Some(last) = last_media.filter(|&t| t >= self.started) else {
             return if now.saturating_sub(self.started) > self.limits.connect_timeout {
                 Verdict::Down(format!(
@@ -65,6 +76,14 @@ impl Health {
             ));
         }
         let first_seen = *self.first_media.get_or_insert(now);
+        let disk_since = last_disk.map_or(first_seen, |d| d.max(first_seen));
+        if now.saturating_sub(disk_since) > self.limits.disk_stall {
+            return Verdict::Down(format!(
+                "video arrives but nothing reached the disk for {} s (no keyframes, or broken \
+                 timestamps from the camera?)",
+                now.saturating_sub(disk_since).as_secs()
+            ));
+        }
         if !self.healthy_reported && now.saturating_sub(first_seen) >= self.limits.healthy_after {
             self.healthy_reported = true;
             return Verdict::Healthy;
@@ -84,6 +103,7 @@ mod tests {
         connect_timeout: Duration::from_secs(10),
         stall: Duration::from_secs(8),
         healthy_after: Duration::from_secs(30),
+        disk_stall: Duration::from_secs(30),
     };
     const FRAME: Duration = Duration::from_millis(100);
 
@@ -92,9 +112,9 @@ mod tests {
         let clock = SimClock::default();
         let mut h = Health::new(LIMITS, clock.now());
         clock.advance(Duration::from_secs(10));
-        assert_eq!(h.tick(clock.now(), None), Verdict::Connecting);
+        assert_eq!(h.tick(clock.now(), None, None), Verdict::Connecting);
         clock.advance(Duration::from_millis(500));
-        assert!(matches!(h.tick(clock.now(), None), Verdict::Down(r) if r.contains("10 s")));
+        assert!(matches!(h.tick(clock.now(), None, None), Verdict::Down(r) if r.contains("10 s")));
     }
 
     #[test]
@@ -103,14 +123,15 @@ mod tests {
         let mut h = Health::new(LIMITS, clock.now());
         clock.advance(Duration::from_secs(1));
         assert_eq!(
-            h.tick(clock.now(), Some(clock.now())),
+            h.tick(clock.now(), Some(clock.now()), None),
             Verdict::Recording { first: true }
         );
         let mut healthy = 0;
-        // 40 s of 10 fps video, ticking every frame.
-        for _ in 0..400 {
+        // 40 s of 10 fps video, ticking every frame; the segment file grows every second.
+        for i in 0..400 {
             clock.advance(FRAME);
-            match h.tick(clock.now(), Some(clock.now())) {
+            let disk = Some(clock.now() - FRAME * (i % 10));
+            match h.tick(clock.now(), Some(clock.now()), disk) {
                 Verdict::Healthy => healthy += 1,
                 Verdict::Recording { first: false } => {}
                 v => panic!("unexpected {v:?}"),
@@ -121,12 +142,33 @@ mod tests {
         let last = clock.now();
         clock.advance(Duration::from_secs(8));
         assert!(matches!(
-            h.tick(clock.now(), Some(last)),
+            h.tick(clock.now(), Some(last), Some(last)),
             Verdict::Recording { .. }
         ));
         clock.advance(FRAME);
+        assert!(matches!(
+            h.tick(clock.now(), Some(last), Some(last)),
+            Verdict::Down(r) if r.contains("stalled")
+        ));
+    }
+
+    #[test]
+    fn video_that_never_reaches_the_disk_is_not_recording() {
+        let clock = SimClock::default();
+        let mut h = Health::new(LIMITS, clock.now());
+        let mut verdict = Verdict::Connecting;
+        // Frames keep coming, but no segment ever opens (e.g. no keyframe).
+        for _ in 0..=400 {
+            clock.advance(FRAME);
+            verdict = h.tick(clock.now(), Some(clock.now()), None);
+            if matches!(verdict, Verdict::Down(_)) {
+                break;
+            }
+        }
+        assert!(matches!(&verdict, Verdict::Down(r) if r.contains("nothing reached the disk")));
+        // The first frame came at 0.1 s; the limit is 30 s after it.
         assert!(
-            matches!(h.tick(clock.now(), Some(last)), Verdict::Down(r) if r.contains("stalled"))
+            clock.now() > Duration::from_secs(30) && clock.now() <= Duration::from_millis(30_300)
         );
     }
 
@@ -137,6 +179,6 @@ mod tests {
         let stale = clock.now() - Duration::from_secs(1);
         let mut h = Health::new(LIMITS, clock.now());
         clock.advance(FRAME);
-        assert_eq!(h.tick(clock.now(), Some(stale)), Verdict::Connecting);
+        assert_eq!(h.tick(clock.now(), Some(stale), None), Verdict::Connecting);
     }
 }

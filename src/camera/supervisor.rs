@@ -199,9 +199,11 @@ impl Supervisor {
                 connect_timeout: Duration::from_secs(15),
                 stall: Duration::from_secs(u64::from(self.config.stall_seconds)),
                 healthy_after: Duration::from_secs(30),
+                disk_stall: Duration::from_secs(30),
             },
             clock.now(),
         );
+        let mut disk = DiskProgress::default();
         let mut tick = smol::Timer::interval(TICK);
         let commands = self.commands.clone();
         loop {
@@ -231,7 +233,9 @@ impl Supervisor {
                     let last = rec.stats.last_video_ns.load(Ordering::Relaxed);
                     let last = (last != 0).then(|| Duration::from_nanos(last));
                     self.sample_stats(rec, clock.now());
-                    match health.tick(clock.now(), last) {
+                    let current = self.status.lock().unwrap().current_segment.clone();
+                    let last_disk = disk.observe(current.as_deref(), clock.now());
+                    match health.tick(clock.now(), last, last_disk) {
                         Verdict::Connecting => {}
                         Verdict::Recording { first: true } => {
                             log::info!("camera {}: recording", self.config.name);
@@ -424,6 +428,30 @@ impl Supervisor {
     /// Removes the camera's password from any text that may be logged or served.
     fn redact(&self, text: &str) -> String {
         redact(text, self.config.password.as_ref().map(|p| p.expose()))
+    }
+}
+
+/// Watches the open segment's size: when did anything last reach the disk?
+#[derive(Default)]
+struct DiskProgress {
+    path: Option<String>,
+    size: u64,
+    at: Option<Duration>,
+}
+
+impl DiskProgress {
+    /// One `stat` of the open segment per tick.
+    fn observe(&mut self, current: Option<&str>, now: Duration) -> Option<Duration> {
+        let Some(path) = current else {
+            return self.at;
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if self.path.as_deref() != Some(path) || size > self.size {
+            self.path = Some(path.to_string());
+            self.size = size;
+            self.at = Some(now);
+        }
+        self.at
     }
 }
 

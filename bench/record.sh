@@ -1,0 +1,111 @@
+#!/bin/bash
+# Recording cost: nvr vs. a bare gst-launch-1.0 pipeline per camera, side by side.
+#
+# A local RTSP server (`nvr testcam --file`) serves a pre-encoded 1080p H.264 clip at about
+# 4 Mbit/s in a loop (no encoding on the server side; it is the same process for both runs).
+# For N = 1, 4, 8 cameras, records SECONDS seconds with `nvr run` (one process, N cameras) and
+# then with N `gst-launch-1.0` processes running the same pipeline nvr renders from
+# pipelines/record.pipeline + video-h264.pipeline. Prints CPU seconds and peak RSS of each and
+# their ratios.
+#
+# Usage: bench/record.sh [SECONDS] [N...]     (default: 30 s, N = 1 4 8)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${1:-30}
+shift || true
+COUNTS=("${@:-1 4 8}")
+# shellcheck disable=SC2206
+COUNTS=(${COUNTS[*]})
+
+cargo build --release --locked -q
+NVR=$PWD/target/release/nvr
+WORK=$(mktemp -d /tmp/nvr-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+CLIP=bench/.cache/clip-1080p-4M.h264
+TICK=$(getconf CLK_TCK)
+
+if [ ! -s "$CLIP" ]; then
+  mkdir -p bench/.cache
+  echo "bench: encoding a 10 s 1080p H.264 clip at ~4 Mbit/s (once; cached in $CLIP)"
+  gst-launch-1.0 -q videotestsrc num-buffers=250 pattern=snow \
+    ! video/x-raw,width=1920,height=1080,framerate=25/1 \
+    ! x264enc bitrate=4000 key-int-max=25 speed-preset=ultrafast \
+    ! video/x-h264,stream-format=byte-stream ! filesink location="$CLIP"
+fi
+clip_kbps=$(( $(stat -c %s "$CLIP") * 8 / 10 / 1000 ))
+
+# The camera: one shared server pipeline, paced at 25 fps.
+"$NVR" testcam --file "$CLIP" --fps 25 --mount /cam > "$WORK/cam.out" 2>&1 &
+for _ in $(seq 50); do grep -q '^url ' "$WORK/cam.out" && break; sleep 0.1; done
+URL=$(sed -n 's/^url //p' "$WORK/cam.out")
+[ -n "$URL" ] || { cat "$WORK/cam.out"; exit 1; }
+
+# CPU seconds (user+sys, all threads) and peak RSS in KiB of a running process.
+cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# Signal processes, give them 10 s to finalize, then kill what is left.
+stop_wait() {
+  local sig=$1; shift
+  kill "-$sig" "$@" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$@" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$@" 2>/dev/null || true
+  wait "$@" 2>/dev/null || true
+}
+
+# The same pipeline nvr builds, as gst-launch text (see pipelines/).
+gst_pipeline() {
+  local dir=$1
+  echo "rtspsrc location=$URL protocols=tcp latency=300 do-rtsp-keep-alive=true tcp-timeout=10000000 \
+    ! rtph264depay ! h264parse config-interval=-1 \
+    ! queue max-size-time=10000000000 max-size-bytes=33554432 max-size-buffers=0 \
+    ! splitmuxsink async-finalize=true max-size-time=10500000000 muxer-factory=mp4mux \
+      muxer-properties=\"properties,reserved-max-duration=(guint64)70500000000,reserved-moov-update-period=(guint64)1000000000\" \
+      sink-factory=filesink sink-properties=\"properties,buffer-mode=2\" location=$dir/seg%05d.mp4"
+}
+
+printf '\nbench: %s s per run, clip %d kbit/s 1080p25 H.264, %s\n\n' "$SECONDS_PER_RUN" "$clip_kbps" "$(nproc) cores"
+printf '%3s | %9s %9s %6s | %10s %10s %6s | %s\n' N "nvr cpu" "gst cpu" ratio "nvr rss" "gst rss" ratio "MB written nvr/gst"
+printf -- '----+--------------------------+-------------------------------+---------------\n'
+
+for n in "${COUNTS[@]}"; do
+  # nvr: one process, n cameras on the same stream.
+  rec="$WORK/nvr-$n"
+  mkdir -p "$rec"
+  {
+    printf '[storage]\npath = "%s/rec"\nsegment_seconds = 10\n[http]\nlisten = "127.0.0.1:0"\n[log]\nlevel = "warn"\n' "$rec"
+    for i in $(seq "$n"); do printf '[[camera]]\nname = "cam%d"\nurl = "%s"\n' "$i" "$URL"; done
+  } > "$rec/nvr.toml"
+  "$NVR" run --config "$rec/nvr.toml" 2> "$rec/log" &
+  pid=$!
+  sleep "$SECONDS_PER_RUN"
+  nvr_cpu=$(cpu_s $pid); nvr_rss=$(hwm_kb $pid)
+  stop_wait TERM $pid
+  nvr_mb=$(du -sm "$rec/rec" | cut -f1)
+
+  # gst-launch: n processes, one per camera.
+  pids=()
+  for i in $(seq "$n"); do
+    d="$WORK/gst-$n-$i"; mkdir -p "$d"
+    # exec: $! must be gst-launch itself, not a subshell around it.
+    eval "exec gst-launch-1.0 -q -e $(gst_pipeline "$d")" > "$d/log" 2>&1 &
+    pids+=($!)
+  done
+  sleep "$SECONDS_PER_RUN"
+  gst_cpu=0; gst_rss=0
+  for p in "${pids[@]}"; do
+    gst_cpu=$(awk -v a="$gst_cpu" -v b="$(cpu_s "$p")" 'BEGIN { printf "%.2f", a + b }')
+    gst_rss=$(( gst_rss + $(hwm_kb "$p") ))
+  done
+  stop_wait INT "${pids[@]}"
+  gst_mb=$(du -smc "$WORK"/gst-"$n"-* | tail -1 | cut -f1)
+
+  awk -v n="$n" -v nc="$nvr_cpu" -v gc="$gst_cpu" -v nr="$nvr_rss" -v gr="$gst_rss" -v mb="$nvr_mb" -v gmb="$gst_mb" 'BEGIN {
+    printf "%3d | %8.2fs %8.2fs %5.2fx | %8.1fMB %8.1fMB %5.2fx | %d / %d\n",
+      n, nc, gc, (gc > 0 ? nc / gc : 0), nr / 1024, gr / 1024, (gr > 0 ? nr / gr : 0), mb, gmb }'
+  grep -E "ERROR|WARN" "$rec/log" | head -3 || true
+done
+echo
+echo "gst rss is the sum over the N gst-launch processes; targets: nvr cpu <= 1.10x gst,"
+echo "nvr rss <= 30 MB with one camera and <= +4 MB per extra camera."
