@@ -188,6 +188,35 @@ fn camera_outage_goes_retrying_then_recording_again_without_damage() {
 }
 
 #[test]
+fn a_hung_camera_is_detected_as_stalled_and_recovered() {
+    let dir = TempDir::new("stall");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&[]);
+    let cfg = config(
+        &storage,
+        SEGMENT,
+        &camera_table("attic", &cam.url, "stall_seconds = 3"),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    nvr.wait_segments("attic", 1, Duration::from_secs(40));
+
+    // TCP stays open, nothing arrives: no EOS, no error; only the watchdog can tell.
+    cam.freeze();
+    let retrying = nvr.wait_state("attic", "retrying", Duration::from_secs(30));
+    cam.resume();
+    assert!(
+        retrying["reason"].as_str().unwrap().contains("stalled"),
+        "{retrying}"
+    );
+    let back = nvr.wait_state("attic", "recording", Duration::from_secs(60));
+    let written = back["segments_written"].as_u64().unwrap();
+    nvr.wait_segments("attic", written + 1, Duration::from_secs(30));
+    for f in segments(&storage, "attic") {
+        discover(&f).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
 fn kill_9_leaves_every_file_playable_and_the_next_start_continues() {
     let dir = TempDir::new("kill9");
     let storage = dir.path().join("rec");

@@ -11,12 +11,13 @@ fn reload_adds_and_removes_cameras_while_a_third_keeps_recording() {
     let storage = dir.path().join("rec");
     let cam = Camera::start(&[]);
     let keep = camera_table("keep", &cam.url, "");
+    let off = camera_table("off", &cam.url, "enabled = false");
     let nvr = Nvr::start(
         dir.path(),
         &config(
             &storage,
             2,
-            &(keep.clone() + &camera_table("old", &cam.url, "")),
+            &(keep.clone() + &camera_table("old", &cam.url, "") + &off),
         ),
     );
     nvr.wait_segments("keep", 2, Duration::from_secs(40));
@@ -37,12 +38,20 @@ fn reload_adds_and_removes_cameras_while_a_third_keeps_recording() {
     );
     assert_eq!(nvr.camera("old").unwrap()["state"], "recording");
 
-    // The real edit: drop "old", add "new", leave "keep" exactly as it was.
+    assert_eq!(nvr.camera("off").unwrap()["state"], "disabled");
+
+    // The real edit: drop "old", add "new", leave "keep" exactly as it was, and say so
+    // with SIGHUP as an admin would (the file watcher may see it first; either applies it).
     std::fs::write(
         &nvr.config,
-        config(&storage, 2, &(keep + &camera_table("new", &cam.url, ""))),
+        config(
+            &storage,
+            2,
+            &(keep + &camera_table("new", &cam.url, "") + &off),
+        ),
     )
     .unwrap();
+    nvr.hup();
     nvr.wait_state("new", "recording", Duration::from_secs(30));
     wait_for(Duration::from_secs(20), || {
         nvr.camera("old").is_none().then_some(())
@@ -54,6 +63,8 @@ fn reload_adds_and_removes_cameras_while_a_third_keeps_recording() {
     nvr.wait_segments("keep", written + 2, Duration::from_secs(30));
     nvr.wait_segments("new", 1, Duration::from_secs(30));
 
+    assert!(nvr.log_text().contains("SIGHUP: reloading"));
+    assert!(segments(&storage, "off").is_empty());
     let after = nvr.camera("keep").unwrap();
     assert_eq!(after["reconnects"], 0, "the unchanged camera was restarted");
     assert_eq!(

@@ -98,6 +98,18 @@ impl Camera {
         self.clients.load(Ordering::SeqCst)
     }
 
+    /// Freezes the camera process (SIGSTOP): its TCP connections stay open but nothing is
+    /// sent, like a hung camera. `resume` undoes it.
+    pub fn freeze(&self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGSTOP) };
+    }
+
+    pub fn resume(&self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
+    }
+
     /// Pulls the plug: SIGKILL, as a camera losing power.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -215,6 +227,13 @@ impl Nvr {
         let status = child.wait().unwrap();
         self.child = None;
         (t.elapsed(), status)
+    }
+
+    /// Sends SIGHUP (reload the configuration).
+    pub fn hup(&self) {
+        let child = self.child.as_ref().unwrap();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     }
 
     /// SIGKILL: no chance to finalize anything.
