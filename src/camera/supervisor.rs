@@ -35,6 +35,9 @@ pub enum Command {
 pub struct CameraHandle {
     pub config: CameraConfig,
     pub status: Arc<Mutex<CameraStatus>>,
+    /// `time::monotonic()` ns of the supervisor's last sign of life (0 = not started).
+    /// It beats at least every second unless the supervisor is stuck.
+    pub heartbeat: Arc<AtomicU64>,
     commands: Sender<Command>,
     task: smol::Task<()>,
 }
@@ -63,6 +66,7 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
         config.enabled,
     )));
     let (tx, rx) = smol::channel::bounded(4);
+    let heartbeat = Arc::new(AtomicU64::new(0));
     let seed = config
         .name
         .bytes()
@@ -71,6 +75,7 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
         config: config.clone(),
         shared,
         status: status.clone(),
+        heartbeat: heartbeat.clone(),
         commands: rx,
         backoff: Backoff::new(seed),
         bitrate: heapless::Deque::new(),
@@ -79,6 +84,7 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
     CameraHandle {
         config,
         status,
+        heartbeat,
         commands: tx,
         task,
     }
@@ -100,6 +106,7 @@ struct Supervisor {
     config: CameraConfig,
     shared: Arc<Shared>,
     status: Arc<Mutex<CameraStatus>>,
+    heartbeat: Arc<AtomicU64>,
     commands: Receiver<Command>,
     backoff: Backoff,
     /// (monotonic time, bytes received) samples for the bitrate over the last few seconds.
@@ -111,7 +118,7 @@ impl Supervisor {
         let name = self.config.name.clone();
         if !self.config.enabled {
             self.set_state(State::Disabled, None);
-            let _ = self.commands.recv().await;
+            while !self.wait_or_stop(Duration::from_secs(3600)).await {}
             return;
         }
         loop {
@@ -148,9 +155,29 @@ impl Supervisor {
                 }
             };
             self.status.lock().unwrap().retry_in_s = Some(delay.as_secs_f64());
+            let stop = self.wait_or_stop(delay).await;
+            self.status.lock().unwrap().retry_in_s = None;
+            if stop {
+                break;
+            }
+            self.status.lock().unwrap().reconnects += 1;
+        }
+        self.set_state(State::Stopped, None);
+    }
+
+    /// Waits `d` (beating every second) or until told to stop; true if told to stop.
+    async fn wait_or_stop(&self, d: Duration) -> bool {
+        let clock = self.shared.clock.clone();
+        let until = clock.now() + d;
+        loop {
+            self.beat();
+            let left = until.saturating_sub(clock.now());
+            if left.is_zero() {
+                return false;
+            }
             let stop = smol::future::or(
                 async {
-                    smol::Timer::after(delay).await;
+                    smol::Timer::after(left.min(Duration::from_secs(1))).await;
                     false
                 },
                 async {
@@ -159,13 +186,17 @@ impl Supervisor {
                 },
             )
             .await;
-            self.status.lock().unwrap().retry_in_s = None;
             if stop {
-                break;
+                return true;
             }
-            self.status.lock().unwrap().reconnects += 1;
         }
-        self.set_state(State::Stopped, None);
+    }
+
+    fn beat(&self) {
+        self.heartbeat.store(
+            self.shared.clock.now().as_nanos().max(1) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// One connection: start, watch until it ends, finalize and tear down.
@@ -207,6 +238,7 @@ impl Supervisor {
         let mut tick = smol::Timer::interval(TICK);
         let commands = self.commands.clone();
         loop {
+            self.beat();
             let event = smol::future::or(
                 async { Event::Bus(messages.next().await) },
                 smol::future::or(

@@ -7,6 +7,8 @@
 use crate::config::Config;
 use crate::runtime::Runtime;
 use crate::runtime::signals::{self, Signal};
+use crate::runtime::systemd::{self, Notifier};
+use crate::time::{Clock, RealClock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,14 +46,38 @@ pub fn serve(config: Config, watch: Option<PathBuf>, on_ready: impl FnOnce(&Runt
                 return ExitCode::FAILURE;
             }
         };
+        let notifier = Notifier::from_env();
+        // READY once every supervisor has built its pipeline and beaten once (bounded).
+        for _ in 0..150 {
+            if rt.heartbeats().iter().all(|&b| b != 0) {
+                break;
+            }
+            smol::Timer::after(Duration::from_millis(100)).await;
+        }
+        notifier.notify(&format!("READY=1\nSTATUS={}", rt.summary()));
         on_ready(&rt);
+        let clock = RealClock;
+        let period = notifier
+            .watchdog_every
+            .map_or(WATCH_PERIOD, |w| w.min(WATCH_PERIOD));
+        let mut last_feed = clock.now();
         let mut stamp = watch.as_deref().and_then(file_stamp);
         loop {
             let signal = smol::future::or(async { signals.recv().await.ok() }, async {
-                smol::Timer::after(WATCH_PERIOD).await;
+                smol::Timer::after(period).await;
                 None
             })
             .await;
+            if let Some(every) = notifier.watchdog_every
+                && clock.now() - last_feed >= every.saturating_sub(period)
+            {
+                if systemd::all_alive(&rt.heartbeats(), clock.now()) {
+                    notifier.notify(&format!("WATCHDOG=1\nSTATUS={}", rt.summary()));
+                    last_feed = clock.now();
+                } else {
+                    log::error!("a camera supervisor is stuck; not feeding the systemd watchdog");
+                }
+            }
             let Some(path) = watch.as_deref() else {
                 if signal == Some(Signal::Stop) {
                     break;
@@ -76,6 +102,7 @@ pub fn serve(config: Config, watch: Option<PathBuf>, on_ready: impl FnOnce(&Runt
             }
         }
         log::info!("stopping: finalizing open segments");
+        notifier.notify("STOPPING=1");
         rt.shutdown().await;
         log::info!("stopped");
         ExitCode::SUCCESS

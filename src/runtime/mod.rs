@@ -6,6 +6,7 @@
 //! needs a restart (said in the log).
 
 pub mod signals;
+pub mod systemd;
 
 use crate::camera::{self, CameraHandle, CameraStatus, Shared};
 use crate::config::Config;
@@ -63,6 +64,28 @@ impl Runtime {
         }
         rt.publish();
         Ok(rt)
+    }
+
+    /// Every camera supervisor's last heartbeat (see [`systemd::all_alive`]).
+    pub fn heartbeats(&self) -> Vec<u64> {
+        self.cameras
+            .values()
+            .map(|h| h.heartbeat.load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
+    }
+
+    /// A one-line summary for systemd's STATUS=.
+    pub fn summary(&self) -> String {
+        let states: Vec<_> = self
+            .cameras
+            .values()
+            .map(|h| h.status.lock().unwrap().state)
+            .collect();
+        let recording = states
+            .iter()
+            .filter(|s| **s == crate::camera::State::Recording)
+            .count();
+        format!("{recording}/{} cameras recording", states.len())
     }
 
     pub fn http_addr(&self) -> std::net::SocketAddr {

@@ -141,11 +141,17 @@ impl Nvr {
     }
 
     pub fn start_with(dir: &Path, config: &Path) -> Nvr {
+        Self::start_env(dir, config, &[])
+    }
+
+    /// Like [`Nvr::start_with`], with extra environment variables.
+    pub fn start_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Nvr {
         let n = std::fs::read_dir(dir).unwrap().count();
         let log = dir.join(format!("nvr-{n}.log"));
         let child = Command::new(NVR)
             .args(["run", "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
