@@ -11,8 +11,9 @@ PACKAGES="
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
 "
-# The test suite also needs these (the README's test command passes --test).
-TEST_PACKAGES="ffmpeg"
+# The test suite also needs these (the README's test command passes --test): the package
+# test builds a bookworm root (mmdebstrap) and checks the .deb (lintian, dpkg-dev).
+TEST_PACKAGES="ffmpeg mmdebstrap lintian dpkg-dev fakeroot"
 
 want="$PACKAGES"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PACKAGES"
@@ -33,4 +34,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: installing Rust with rustup"
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+  if ! command -v cargo-deb >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-deb"
+    cargo install cargo-deb --locked --version 3.8.0
+  fi
 fi

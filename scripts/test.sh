@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite: formatting, lints, unit and integration tests (real RTSP server,
-# real GStreamer pipelines, files checked by a real demuxer). Installs what it needs.
+# real GStreamer pipelines, files checked by a real demuxer), and the .deb installed,
+# upgraded and purged in a fresh Debian root. Installs what it needs.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
@@ -9,3 +10,4 @@ rustup component add clippy rustfmt >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+debian/test-package.sh
