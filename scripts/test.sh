@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite: formatting, lints, unit and integration tests (real RTSP server,
-# real GStreamer pipelines, files checked by a real demuxer), and the .deb installed,
-# upgraded and purged in a fresh Debian root. Installs what it needs.
+# real GStreamer pipelines, files checked by a real demuxer), the .deb installed, upgraded
+# and purged in a fresh Debian root, and the arm64 cross build recording under qemu.
+# Installs what it needs.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
@@ -11,3 +12,4 @@ cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 debian/test-package.sh
+cross/build-arm64.sh --smoke
