@@ -9,6 +9,8 @@ usage: nvr run [--config PATH]        record the configured cameras (default /et
        nvr check [--config PATH|PATH] validate a configuration, change nothing
        nvr demo [--dir DIR] [--listen ADDR]
                                       record a built-in test camera into ./nvr-demo
+       nvr export --camera NAME --from TIME --to TIME -o OUT.mp4 [--config PATH]
+                                      one MP4 of any recorded range, no re-encoding
        nvr testcam [options]          serve a test camera over RTSP (see nvr testcam --help)
        nvr --version";
 
@@ -53,6 +55,10 @@ fn main() -> ExitCode {
             }
             nvr::logging::init();
             cmds::demo::main(&dir, &listen)
+        }
+        "export" => {
+            nvr::logging::init();
+            cmds::export::main(rest)
         }
         "testcam" => {
             if rest.iter().any(|a| a == "--help") {

@@ -153,6 +153,99 @@ pub fn rfc3339_utc_ns(ns: u64) -> String {
     )
 }
 
+/// Parses a point in time given by a user: Unix seconds (`1774747800`), RFC 3339 with a zone
+/// (`2026-03-29T01:30:00Z`, `2026-03-29T03:30:00+02:00`), or local wall-clock time without one
+/// (`2026-03-29T03:30:00` or with a space; resolved in the system's time zone). Unix ns.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let bad = || {
+        format!(
+            "{s:?} is not a time (use 2026-03-29T03:30:00, 2026-03-29T01:30:00Z, \
+             2026-03-29T03:30:00+02:00 or Unix seconds)"
+        )
+    };
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse::<u64>()
+            .map(|t| t * 1_000_000_000)
+            .map_err(|_| bad());
+    }
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
+    let (y, mo, d) = (
+        num(0..4).ok_or_else(bad)?,
+        num(5..7).ok_or_else(bad)?,
+        num(8..10).ok_or_else(bad)?,
+    );
+    let (h, mi, sec) = (
+        num(11..13).ok_or_else(bad)?,
+        num(14..16).ok_or_else(bad)?,
+        num(17..19).ok_or_else(bad)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    let mut rest = &s[19..];
+    let mut frac_ns = 0u64;
+    if let Some(f) = rest.strip_prefix('.') {
+        let digits: String = f.chars().take_while(char::is_ascii_digit).collect();
+        rest = &f[digits.len()..];
+        let padded = format!("{digits:0<9}");
+        frac_ns = padded[..9].parse().map_err(|_| bad())?;
+    }
+    let local = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    let utc = match rest {
+        "" => {
+            // Local time: let the C library apply the zone's rules (DST included).
+            // SAFETY: mktime reads and normalizes `tm`, which we own.
+            let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+            tm.tm_year = (y - 1900) as i32;
+            tm.tm_mon = (mo - 1) as i32;
+            tm.tm_mday = d as i32;
+            tm.tm_hour = h as i32;
+            tm.tm_min = mi as i32;
+            tm.tm_sec = sec as i32;
+            tm.tm_isdst = -1;
+            let t = unsafe { libc::mktime(&mut tm) };
+            if t == -1 {
+                return Err(bad());
+            }
+            t as i64
+        }
+        "Z" | "z" => local,
+        zone => {
+            let zb = zone.as_bytes();
+            if zone.len() != 6 || zb[3] != b':' || !(zb[0] == b'+' || zb[0] == b'-') {
+                return Err(bad());
+            }
+            let off = zone[1..3].parse::<i64>().map_err(|_| bad())? * 3600
+                + zone[4..6].parse::<i64>().map_err(|_| bad())? * 60;
+            if zb[0] == b'+' {
+                local - off
+            } else {
+                local + off
+            }
+        }
+    };
+    u64::try_from(utc)
+        .map(|t| t * 1_000_000_000 + frac_ns)
+        .map_err(|_| bad())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i32, u32, u32) {
     let z = z + 719_468;
@@ -203,6 +296,26 @@ mod tests {
         assert_ne!(first.file_stem(), second.file_stem());
         assert_eq!(second.file_stem(), "02-30-00+0100");
         assert_eq!(second.rfc3339(), "2026-10-25T02:30:00+01:00");
+    }
+
+    #[test]
+    fn parses_user_times() {
+        let t = 1_774_747_800_000_000_000;
+        assert_eq!(parse_time("1774747800"), Ok(t));
+        assert_eq!(parse_time("2026-03-29T01:30:00Z"), Ok(t));
+        assert_eq!(parse_time("2026-03-29T03:30:00+02:00"), Ok(t));
+        assert_eq!(parse_time("2026-03-28T20:30:00-05:00"), Ok(t));
+        assert_eq!(parse_time("2026-03-29T01:30:00.25Z"), Ok(t + 250_000_000));
+        assert!(
+            parse_time("yesterday")
+                .unwrap_err()
+                .contains("is not a time")
+        );
+        assert!(parse_time("2026-13-01T00:00:00Z").is_err());
+        // Without a zone: local time, whatever zone this machine is in.
+        let local = parse_time("2026-03-29 12:00:00").unwrap();
+        let lt = LocalTime::from_unix((local / 1_000_000_000) as i64);
+        assert_eq!((lt.day, lt.hour, lt.minute), (29, 12, 0));
     }
 
     #[test]

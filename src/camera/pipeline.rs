@@ -25,6 +25,8 @@ pub struct Stats {
     /// Video + audio payload bytes received.
     pub bytes: AtomicU64,
     pub media: Mutex<Media>,
+    /// (path, Unix ns of the first frame) of the newest segments, for the catalog.
+    pub starts: Mutex<heapless::Deque<(String, u64), 4>>,
 }
 
 /// What the camera turned out to send.
@@ -111,8 +113,10 @@ pub fn build(
     pipeline.set_start_time(gst::ClockTime::NONE);
     pipeline.set_base_time(gst::ClockTime::ZERO);
 
+    let stats = Arc::new(Stats::default());
     let root = storage_root.to_path_buf();
     let name = cam.name.to_string();
+    let starts = stats.clone();
     mux.connect("format-location-full", false, move |args| {
         let unix_ns = args
             .get(2)
@@ -120,7 +124,15 @@ pub fn build(
             .and_then(|s| first_frame_unix_ns(&s))
             .unwrap_or_else(crate::time::unix_now_ns);
         match storage::new_segment_path(&root, &name, unix_ns) {
-            Ok(p) => Some(p.to_string_lossy().into_owned().to_value()),
+            Ok(p) => {
+                let p = p.to_string_lossy().into_owned();
+                let mut q = starts.starts.lock().unwrap();
+                if q.is_full() {
+                    q.pop_front();
+                }
+                let _ = q.push_back((p.clone(), unix_ns));
+                Some(p.to_value())
+            }
             Err(e) => {
                 log::error!("camera {name}: cannot create segment folder: {e}");
                 None
@@ -128,7 +140,6 @@ pub fn build(
         }
     });
 
-    let stats = Arc::new(Stats::default());
     let ctx = LinkContext {
         pipeline: pipeline.downgrade(),
         mux,

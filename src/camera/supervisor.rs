@@ -12,6 +12,8 @@ use super::health::{Health, Limits, Verdict};
 use super::pipeline::{self, MSG_UNSUPPORTED, RecordingPipeline, Tuning};
 use super::status::{CameraStatus, SegmentInfo, State};
 use crate::config::CameraConfig;
+use crate::storage::Counters;
+use crate::storage::catalog::{Catalog, Segment, SegmentName, Source, start_from_name};
 use crate::time::{Clock, rfc3339_utc_ns, unix_now_ns};
 use gst::prelude::*;
 use smol::channel::{Receiver, Sender};
@@ -50,12 +52,15 @@ impl CameraHandle {
     }
 }
 
-/// Shared by all supervisors and the HTTP server.
+/// Shared by all supervisors, retention and the HTTP server.
 pub struct Shared {
     pub storage_root: PathBuf,
     pub pipeline_dir: PathBuf,
-    /// Bytes of recordings on disk; supervisors add each finished segment.
-    pub bytes_used: AtomicU64,
+    /// Every segment on disk; supervisors add each finished one, retention removes.
+    pub catalog: Mutex<Catalog>,
+    pub counters: Mutex<Counters>,
+    /// Asks for a retention pass now (the disk filled up).
+    pub retention_now: Sender<()>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -79,6 +84,8 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
         commands: rx,
         backoff: Backoff::new(seed),
         bitrate: heapless::Deque::new(),
+        stats: None,
+        disk_full_logged: false,
     };
     let task = smol::spawn(sup.run());
     CameraHandle {
@@ -111,6 +118,10 @@ struct Supervisor {
     backoff: Backoff,
     /// (monotonic time, bytes received) samples for the bitrate over the last few seconds.
     bitrate: heapless::Deque<(Duration, u64), 8>,
+    /// The current pipeline's counters, while there is one.
+    stats: Option<Arc<super::pipeline::Stats>>,
+    /// "Disk full" is logged once per episode, not per retry.
+    disk_full_logged: bool,
 }
 
 impl Supervisor {
@@ -201,6 +212,7 @@ impl Supervisor {
 
     /// One connection: start, watch until it ends, finalize and tear down.
     async fn attempt(&mut self, rec: RecordingPipeline) -> Outcome {
+        self.stats = Some(rec.stats.clone());
         let Some(bus) = rec.pipeline.bus() else {
             return Outcome::Failed("pipeline has no bus".into());
         };
@@ -295,6 +307,20 @@ impl Supervisor {
                     e.error(),
                     e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
                 ));
+                if e.error().matches(gst::ResourceError::NoSpaceLeft)
+                    || text.contains("No space left")
+                {
+                    // Retention frees space; recording resumes on the next attempt.
+                    let _ = self.shared.retention_now.try_send(());
+                    if !self.disk_full_logged {
+                        log::error!(
+                            "camera {}: disk full; asking retention to free space",
+                            self.config.name
+                        );
+                        self.disk_full_logged = true;
+                    }
+                    return Some(Outcome::Retry("disk full".into()));
+                }
                 if e.error().matches(gst::ResourceError::NotAuthorized)
                     || text.contains("Unauthorized")
                     || text.contains("401")
@@ -346,20 +372,59 @@ impl Supervisor {
         let Ok(loc) = s.get::<String>("location") else {
             return;
         };
+        self.disk_full_logged = false;
         let bytes = std::fs::metadata(&loc).map(|m| m.len()).unwrap_or(0);
-        self.shared.bytes_used.fetch_add(bytes, Ordering::Relaxed);
         let summary = crate::storage::mp4::summarize(Path::new(&loc)).ok();
         let duration = summary.and_then(|s| s.duration).unwrap_or_default();
-        let end_ns = s
-            .get::<gst::ClockTime>("running-time")
-            .map(|t| t.nseconds())
-            .unwrap_or_else(|_| unix_now_ns());
-        let start_ns = end_ns.saturating_sub(duration.as_nanos() as u64);
+        let cam_dir = self.shared.storage_root.join(self.config.name.as_str());
+        let rel = Path::new(&loc)
+            .strip_prefix(&cam_dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let exact = self.stats.as_ref().and_then(|st| {
+            st.starts
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(p, _)| *p == loc)
+                .map(|(_, ns)| *ns)
+        });
+        let start_ns = exact
+            .or_else(|| start_from_name(&rel))
+            .unwrap_or_else(|| unix_now_ns().saturating_sub(duration.as_nanos() as u64));
         log::debug!(
             "camera {}: segment closed {loc} ({:.1} s, {bytes} bytes)",
             self.config.name,
             duration.as_secs_f64()
         );
+        let codec = self
+            .stats
+            .as_ref()
+            .and_then(|st| st.media.lock().unwrap().codec)
+            .unwrap_or("");
+        if let Ok(name) = SegmentName::try_from(rel.as_str()) {
+            let segment = Segment {
+                name,
+                start_ns,
+                duration_ms: duration.as_millis() as u32,
+                bytes,
+                codec: heapless::String::try_from(codec).unwrap_or_default(),
+                has_motion: false,
+                source: Source::Recorded,
+            };
+            if let Err(e) = self
+                .shared
+                .catalog
+                .lock()
+                .unwrap()
+                .add(&self.config.name, segment)
+            {
+                log::error!(
+                    "catalog: cannot record {loc}: {e} (it is rebuilt from the files at start)"
+                );
+            }
+        }
+        self.shared.counters.lock().unwrap().recorded(bytes);
         let mut st = self.status.lock().unwrap();
         st.segments_written += 1;
         if st.current_segment.as_deref() == Some(loc.as_str()) {

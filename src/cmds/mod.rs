@@ -1,7 +1,8 @@
-//! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr testcam`.
+//! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr export`, `nvr testcam`.
 
 pub mod check;
 pub mod demo;
+pub mod export;
 pub mod run;
 pub mod testcam;
 

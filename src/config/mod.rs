@@ -33,6 +33,7 @@ pub struct Config {
     pub log_level: Option<log::LevelFilter>,
     /// Directory whose `*.pipeline` files override the compiled-in pipeline descriptions.
     pub pipeline_dir: PathBuf,
+    pub retention: crate::storage::retention::Policy,
     pub cameras: Vec<CameraConfig>,
 }
 
@@ -61,6 +62,8 @@ pub struct CameraConfig {
     pub latency_ms: u32,
     /// No media for this long while recording means the stream stalled: rebuild it.
     pub stall_seconds: u32,
+    /// This camera's retention overrides (see [`crate::storage::retention`]).
+    pub retention: crate::storage::retention::Limits,
 }
 
 /// A password. Never printed: `Debug` shows `***`; use [`Secret::expose`] only to hand it
@@ -89,6 +92,8 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_PIPELINE_DIR: &str = "/etc/nvr/pipelines";
 const DEFAULT_LATENCY_MS: u32 = 300;
 const DEFAULT_STALL_SECONDS: u32 = 8;
+/// Free space nvr keeps on the recordings disk unless told otherwise.
+pub const DEFAULT_KEEP_FREE: u64 = 1 << 30;
 
 // --- The file as written. `Spanned` keeps byte offsets so errors can name the line. -------
 
@@ -99,8 +104,18 @@ struct RawConfig {
     http: Option<RawHttp>,
     log: Option<RawLog>,
     pipelines: Option<RawPipelines>,
+    retention: Option<RawRetention>,
     #[serde(default)]
     camera: Vec<Spanned<RawCamera>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    max_age_days: Option<Spanned<i64>>,
+    motion_max_age_days: Option<Spanned<i64>>,
+    max_bytes: Option<Spanned<toml::Value>>,
+    keep_free_bytes: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +154,9 @@ struct RawCamera {
     segment_seconds: Option<Spanned<i64>>,
     latency_ms: Option<Spanned<i64>>,
     stall_seconds: Option<Spanned<i64>>,
+    max_age_days: Option<Spanned<i64>>,
+    motion_max_age_days: Option<Spanned<i64>>,
+    max_bytes: Option<Spanned<toml::Value>>,
 }
 
 impl Config {
@@ -316,6 +334,8 @@ impl Validator<'_> {
             .map(|d| PathBuf::from(d.into_inner()))
             .unwrap_or_else(|| DEFAULT_PIPELINE_DIR.into());
 
+        let mut retention = self.retention(raw.retention);
+
         let mut cameras = Vec::new();
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for (i, cam) in raw.camera.into_iter().enumerate() {
@@ -326,6 +346,10 @@ impl Validator<'_> {
             }
         }
 
+        retention.cameras = cameras
+            .iter()
+            .map(|c: &CameraConfig| (c.name.to_string(), c.retention))
+            .collect();
         Config {
             file: file.map(Path::to_path_buf),
             storage: Storage {
@@ -335,8 +359,63 @@ impl Validator<'_> {
             http: Http { listen },
             log_level,
             pipeline_dir,
+            retention,
             cameras,
         }
+    }
+
+    fn retention(&mut self, raw: Option<RawRetention>) -> crate::storage::retention::Policy {
+        let raw = raw.unwrap_or(RawRetention {
+            max_age_days: None,
+            motion_max_age_days: None,
+            max_bytes: None,
+            keep_free_bytes: None,
+        });
+        let keep_free = match &raw.keep_free_bytes {
+            Some(v) => self.size(v, "retention.keep_free_bytes"),
+            None => Some(DEFAULT_KEEP_FREE),
+        };
+        crate::storage::retention::Policy {
+            global: crate::storage::retention::Limits {
+                max_age: self.days(raw.max_age_days.as_ref(), "retention.max_age_days"),
+                motion_max_age: self.days(
+                    raw.motion_max_age_days.as_ref(),
+                    "retention.motion_max_age_days",
+                ),
+                max_bytes: raw
+                    .max_bytes
+                    .as_ref()
+                    .and_then(|v| self.size(v, "retention.max_bytes")),
+            },
+            keep_free_bytes: keep_free,
+            cameras: Default::default(),
+        }
+    }
+
+    fn days(&mut self, v: Option<&Spanned<i64>>, key: &str) -> Option<std::time::Duration> {
+        self.seconds(v, key, 1..=36_500)
+            .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400))
+    }
+
+    /// A byte count: an integer, or a string like "500M", "200G", "2T" (powers of 1024) or
+    /// "200GB" (powers of 1000).
+    fn size(&mut self, v: &Spanned<toml::Value>, key: &str) -> Option<u64> {
+        let parsed = match v.get_ref() {
+            toml::Value::Integer(n) if *n >= 0 => Some(*n as u64),
+            toml::Value::String(s) => parse_size(s),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.err(
+                Some(v.span()),
+                key.into(),
+                format!(
+                    "{} is not a size (bytes, or a string like \"500M\", \"200G\", \"2T\", \"200GB\")",
+                    v.get_ref()
+                ),
+            );
+        }
+        parsed
     }
 
     fn camera(
@@ -409,6 +488,17 @@ impl Validator<'_> {
         let stall_seconds = self
             .seconds(raw.stall_seconds.as_ref(), &key("stall_seconds"), 2..=600)
             .unwrap_or(DEFAULT_STALL_SECONDS);
+        let retention = crate::storage::retention::Limits {
+            max_age: self.days(raw.max_age_days.as_ref(), &key("max_age_days")),
+            motion_max_age: self.days(
+                raw.motion_max_age_days.as_ref(),
+                &key("motion_max_age_days"),
+            ),
+            max_bytes: raw
+                .max_bytes
+                .as_ref()
+                .and_then(|v| self.size(v, &key("max_bytes"))),
+        };
 
         if self.errors.len() != before {
             return None;
@@ -432,6 +522,7 @@ impl Validator<'_> {
             segment_seconds,
             latency_ms,
             stall_seconds,
+            retention,
         })
     }
 
@@ -458,6 +549,29 @@ impl Validator<'_> {
             None
         }
     }
+}
+
+/// "500M" → 500 MiB, "200GB" → 200·10⁹, "1.5T" → 1.5 TiB; a bare number is bytes.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KIB" => 1024.0,
+        "M" | "MIB" => 1024.0 * 1024.0,
+        "G" | "GIB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "TIB" => 1024f64.powi(4),
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        _ => return None,
+    };
+    (n >= 0.0).then_some((n * mult) as u64)
 }
 
 /// Why `s` is not a valid camera name, or `None` if it is.

@@ -114,3 +114,37 @@ fn unwritable_storage_is_rejected_without_writing() {
     c.check_environment().unwrap();
     assert!(!c.storage.path.exists());
 }
+
+#[test]
+fn retention_limits_parse_with_units_and_per_camera_overrides() {
+    let c = Config::parse(
+        "[retention]\nmax_age_days = 30\nmotion_max_age_days = 90\nmax_bytes = \"200G\"\n\
+         keep_free_bytes = \"5GB\"\n[[camera]]\nname = \"a\"\nurl = \"rtsp://a/\"\n\
+         max_age_days = 7\nmax_bytes = 1000\n",
+        None,
+    )
+    .unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    assert_eq!(c.retention.global.max_age, Some(30 * day));
+    assert_eq!(c.retention.global.motion_max_age, Some(90 * day));
+    assert_eq!(c.retention.global.max_bytes, Some(200 << 30));
+    assert_eq!(c.retention.keep_free_bytes, Some(5_000_000_000));
+    assert_eq!(c.retention.cameras["a"].max_age, Some(7 * day));
+    assert_eq!(c.retention.cameras["a"].max_bytes, Some(1000));
+    // Defaults: a 1 GiB free-space floor and nothing else.
+    let d = Config::parse("", None).unwrap();
+    assert_eq!(d.retention.keep_free_bytes, Some(1 << 30));
+    assert_eq!(d.retention.global.max_age, None);
+}
+
+#[test]
+fn bad_sizes_name_their_key() {
+    let e = errors("[retention]\nmax_bytes = \"lots\"\n");
+    assert!(
+        e[0].starts_with("nvr.toml:2: retention.max_bytes: \"lots\" is not a size"),
+        "{e:?}"
+    );
+    assert_eq!(parse_size("1.5T"), Some((1.5 * 1024f64.powi(4)) as u64));
+    assert_eq!(parse_size("12 MB"), Some(12_000_000));
+    assert_eq!(parse_size("-1G"), None);
+}

@@ -3,6 +3,7 @@
 //! Long-lived: started once by `nvr run`/`nvr demo`, stopped at shutdown. It only reads
 //! state the supervisors publish; a slow client cannot delay recording.
 
+mod cameras;
 mod status;
 
 use crate::runtime::Board;
@@ -51,7 +52,13 @@ impl Drop for HttpServer {
 }
 
 fn route(req: tiny_http::Request, board: &Board) {
-    let path = req.url().split('?').next().unwrap_or("").to_string();
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let path = path.to_string();
+    if path.starts_with("/api/cameras") && *req.method() == tiny_http::Method::Get {
+        // May hand the request to a thread of its own (exports stream for a while).
+        return cameras::route(req, board, &path, query);
+    }
     let response = match (req.method(), path.as_str()) {
         (tiny_http::Method::Get, "/status") => status::get(board),
         (tiny_http::Method::Get, "/") => text(
@@ -64,6 +71,10 @@ fn route(req: tiny_http::Request, board: &Board) {
             &serde_json::json!({"error": "not found", "path": path}),
         ),
     };
+    respond(req, response);
+}
+
+fn respond(req: tiny_http::Request, response: Response) {
     if let Err(e) = req.respond(response) {
         log::debug!("http: client went away: {e}");
     }

@@ -4,7 +4,6 @@
 //! Camera objects are [`crate::camera::CameraStatus`]; passwords never reach them.
 
 use crate::runtime::Board;
-use std::sync::atomic::Ordering;
 
 pub fn get(board: &Board) -> super::Response {
     let cameras: Vec<serde_json::Value> = board
@@ -13,14 +12,21 @@ pub fn get(board: &Board) -> super::Response {
         .map(|c| serde_json::to_value(&*c.lock().unwrap()).unwrap_or_default())
         .collect();
     let root = &board.shared.storage_root;
+    let (segments, bytes_used) = {
+        let cat = board.shared.catalog.lock().unwrap();
+        (cat.len(), cat.total_bytes())
+    };
+    let counters = board.shared.counters.lock().unwrap().clone();
     let body = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": board.started.elapsed().as_secs(),
         "cameras": cameras,
         "storage": {
             "path": root.display().to_string(),
-            "bytes_used": board.shared.bytes_used.load(Ordering::Relaxed),
+            "segments": segments,
+            "bytes_used": bytes_used,
             "free_bytes": crate::storage::free_bytes(root),
+            "counters": counters,
         },
     });
     super::json(200, &body)

@@ -14,13 +14,14 @@ use crate::http::HttpServer;
 use crate::storage;
 use crate::time::RealClock;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Longest a shutdown waits for cameras to finalize their segments (systemd allows more;
 /// the contract is "exit within 5 s").
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(4500);
+/// How often retention runs when nothing asks for it sooner.
+const RETENTION_PERIOD: Duration = Duration::from_secs(60);
 
 /// What the HTTP server reads: published by the runtime, updated by supervisors.
 pub struct Board {
@@ -40,12 +41,15 @@ pub struct Runtime {
     cameras: BTreeMap<String, CameraHandle>,
     board: Arc<Board>,
     http: HttpServer,
+    policy: Arc<Mutex<storage::retention::Policy>>,
+    retention: smol::Task<()>,
 }
 
 impl Runtime {
     /// Prepares storage (recovering after an unclean stop), binds HTTP, starts cameras.
     pub fn start(config: Config) -> Result<Runtime, String> {
-        let shared = Arc::new(prepare_storage(&config)?);
+        let (kick_tx, kick_rx) = smol::channel::bounded(1);
+        let shared = Arc::new(prepare_storage(&config, kick_tx)?);
         let board = Arc::new(Board {
             started: Instant::now(),
             shared,
@@ -53,11 +57,15 @@ impl Runtime {
         });
         let http = HttpServer::start(config.http.listen, board.clone())?;
         log::info!("http: serving /status on http://{}", http.addr);
+        let policy = Arc::new(Mutex::new(config.retention.clone()));
+        let retention = smol::spawn(retention_loop(board.clone(), policy.clone(), kick_rx));
         let mut rt = Runtime {
             config: config.clone(),
             cameras: BTreeMap::new(),
             board,
             http,
+            policy,
+            retention,
         };
         for cam in &config.cameras {
             rt.start_camera(cam.clone());
@@ -155,14 +163,26 @@ impl Runtime {
                 self.start_camera(cam.clone());
             }
         }
+        *self.policy.lock().unwrap() = new.retention.clone();
         self.config = new;
         self.publish();
+        // Limits may have tightened: apply them now, not in a minute.
+        let _ = self.board.shared.retention_now.try_send(());
     }
 
     /// Finalizes every open segment and stops all cameras, within [`SHUTDOWN_BUDGET`].
     pub async fn shutdown(mut self) {
         let handles: Vec<_> = std::mem::take(&mut self.cameras).into_values().collect();
         stop_all(handles, SHUTDOWN_BUDGET).await;
+        self.retention.cancel().await;
+        // Fold the journal into the snapshot: the next start reads one file.
+        if let Err(e) = self.board.shared.catalog.lock().unwrap().compact() {
+            log::warn!("catalog: {e}");
+        }
+    }
+
+    pub fn board(&self) -> &Arc<Board> {
+        &self.board
     }
 }
 
@@ -190,8 +210,11 @@ async fn stop_all(handles: Vec<CameraHandle>, budget: Duration) {
 }
 
 /// Creates the storage folder, recovers each camera's newest segments after an unclean stop,
-/// and measures what is already recorded.
-fn prepare_storage(config: &Config) -> Result<Shared, String> {
+/// and opens the catalog (reconciling it with the files).
+fn prepare_storage(
+    config: &Config,
+    retention_now: smol::channel::Sender<()>,
+) -> Result<Shared, String> {
     let root = &config.storage.path;
     std::fs::create_dir_all(root)
         .map_err(|e| format!("cannot create storage folder {}: {e}", root.display()))?;
@@ -209,10 +232,110 @@ fn prepare_storage(config: &Config) -> Result<Shared, String> {
             }
         }
     }
+    let started = std::time::Instant::now();
+    let (catalog, reconciled) = storage::catalog::Catalog::open(root)
+        .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
+    for (path, why) in &reconciled.skipped {
+        log::warn!("catalog: skipping {}: {why}", path.display());
+    }
+    log::info!(
+        "catalog: {} segments ({} found on disk, {} gone) in {} ms",
+        catalog.len(),
+        reconciled.added,
+        reconciled.dropped,
+        started.elapsed().as_millis()
+    );
     Ok(Shared {
         storage_root: root.clone(),
         pipeline_dir: config.pipeline_dir.clone(),
-        bytes_used: AtomicU64::new(storage::bytes_used(root)),
+        catalog: Mutex::new(catalog),
+        counters: Mutex::new(storage::Counters::default()),
+        retention_now,
         clock: Arc::new(RealClock),
     })
+}
+
+/// Long-lived: runs a retention pass every [`RETENTION_PERIOD`], and at once when asked
+/// (disk full, configuration change). The pass itself runs on a blocking thread.
+async fn retention_loop(
+    board: Arc<Board>,
+    policy: Arc<Mutex<storage::retention::Policy>>,
+    now: smol::channel::Receiver<()>,
+) {
+    let mut below_floor = false;
+    loop {
+        let b = board.clone();
+        let p = policy.lock().unwrap().clone();
+        below_floor = smol::unblock(move || retention_pass(&b, &p, below_floor)).await;
+        smol::future::or(
+            async {
+                smol::Timer::after(RETENTION_PERIOD).await;
+            },
+            async {
+                let _ = now.recv().await;
+            },
+        )
+        .await;
+    }
+}
+
+/// One pass: plan under the catalog lock, delete without it. Returns whether the disk is
+/// (still) below the free-space floor, so "disk full" is logged once per episode.
+fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below: bool) -> bool {
+    use storage::retention::{Situation, execute, plan};
+    let shared = &board.shared;
+    let root = &shared.storage_root;
+    let in_flight: BTreeMap<String, u64> = board
+        .cameras()
+        .iter()
+        .filter_map(|c| {
+            let st = c.lock().unwrap();
+            let size = std::fs::metadata(st.current_segment.as_ref()?).ok()?.len();
+            Some((st.name.clone(), size))
+        })
+        .collect();
+    let free = storage::free_bytes(root).unwrap_or(u64::MAX);
+    let below = policy.keep_free_bytes.is_some_and(|f| free < f);
+    if below && !was_below {
+        log::warn!(
+            "storage: {} MiB free, below the {} MiB floor: deleting the oldest recordings",
+            free >> 20,
+            policy.keep_free_bytes.unwrap_or(0) >> 20
+        );
+        shared.counters.lock().unwrap().disk_full_episodes += 1;
+    }
+    let planned = {
+        let cat = shared.catalog.lock().unwrap();
+        let situation = Situation {
+            now_ns: crate::time::unix_now_ns(),
+            free_bytes: free,
+            in_flight: &in_flight,
+        };
+        plan(&cat.view(), policy, &situation)
+    };
+    let done = execute(&shared.catalog, root, planned);
+    let written = shared.catalog.lock().unwrap().bytes_written;
+    let mut counters = shared.counters.lock().unwrap();
+    counters.catalog_written(written);
+    counters.deleted(&done);
+    counters.last_retention_pass = Some(crate::time::rfc3339_utc_ns(crate::time::unix_now_ns()));
+    if !done.is_empty() {
+        let mut by: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+        for d in &done {
+            let e = by.entry(d.reason.as_str()).or_default();
+            e.0 += 1;
+            e.1 += d.segment.bytes;
+        }
+        let why: Vec<String> = by
+            .iter()
+            .map(|(r, (n, b))| format!("{n} for {r} ({} MiB)", b >> 20))
+            .collect();
+        log::info!(
+            "retention: deleted {} segments: {}",
+            done.len(),
+            why.join(", ")
+        );
+    }
+    let free_after = storage::free_bytes(root).unwrap_or(u64::MAX);
+    policy.keep_free_bytes.is_some_and(|f| free_after < f)
 }

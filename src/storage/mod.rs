@@ -5,8 +5,11 @@
 //! the segment's first frame in the system's local time zone, with the UTC offset in the name
 //! so the repeated hour when clocks go back stays unambiguous.
 
+pub mod catalog;
+pub mod export;
 pub mod mp4;
 pub mod recovery;
+pub mod retention;
 
 use crate::time::LocalTime;
 use std::path::{Path, PathBuf};
@@ -28,24 +31,54 @@ pub fn new_segment_path(root: &Path, camera: &str, unix_ns: u64) -> std::io::Res
     Ok(path)
 }
 
-/// Total size of all `.mp4` files below `root` (recordings), walking the tree once.
-pub fn bytes_used(root: &Path) -> u64 {
-    fn walk(dir: &Path, total: &mut u64) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                walk(&e.path(), total);
-            } else if ft.is_file() && e.path().extension().is_some_and(|x| x == "mp4") {
-                *total += e.metadata().map(|m| m.len()).unwrap_or(0);
-            }
+/// Storage figures for `/status`: bytes written today (flash wear) and what retention
+/// deleted and why. Long-lived, behind a mutex in the runtime's shared state.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Counters {
+    /// Local date the `*_today` figures are for.
+    pub day: String,
+    pub recordings_written_today: u64,
+    pub catalog_written_today: u64,
+    pub deleted_segments: u64,
+    pub deleted_bytes: u64,
+    pub deleted_by_reason: std::collections::BTreeMap<&'static str, u64>,
+    pub last_retention_pass: Option<String>,
+    /// Times the disk fell below the free-space floor (or filled up).
+    pub disk_full_episodes: u64,
+    #[serde(skip)]
+    catalog_written_seen: u64,
+}
+
+impl Counters {
+    fn roll(&mut self) {
+        let today =
+            LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64).date();
+        if today != self.day {
+            self.day = today;
+            self.recordings_written_today = 0;
+            self.catalog_written_today = 0;
         }
     }
-    let mut total = 0;
-    walk(root, &mut total);
-    total
+
+    pub fn recorded(&mut self, bytes: u64) {
+        self.roll();
+        self.recordings_written_today += bytes;
+    }
+
+    /// Takes the catalog's running total of bytes written.
+    pub fn catalog_written(&mut self, total: u64) {
+        self.roll();
+        self.catalog_written_today += total.saturating_sub(self.catalog_written_seen);
+        self.catalog_written_seen = total;
+    }
+
+    pub fn deleted(&mut self, done: &[retention::Deletion]) {
+        for d in done {
+            self.deleted_segments += 1;
+            self.deleted_bytes += d.segment.bytes;
+            *self.deleted_by_reason.entry(d.reason.as_str()).or_default() += 1;
+        }
+    }
 }
 
 /// Free bytes available to this user on the filesystem holding `path`.
@@ -75,7 +108,6 @@ mod tests {
         assert_ne!(a, b);
         assert!(b.to_string_lossy().ends_with("-1.mp4"), "{}", b.display());
         assert_eq!(a.parent(), b.parent());
-        assert_eq!(bytes_used(&root), 1);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

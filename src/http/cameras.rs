@@ -1,0 +1,210 @@
+//! `/api/cameras/…`: per-camera resources.
+//!
+//! - `GET /api/cameras` → the cameras and their recorded segment counts.
+//! - `GET /api/cameras/NAME/export.mp4?from=TIME&to=TIME` → one MP4 of the range, streamed
+//!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
+//!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
+
+use crate::runtime::Board;
+use crate::storage::export::{self, ExportError, Output};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// Exports running at once; more get 503 (each is a pipeline and a thread).
+const MAX_EXPORTS: usize = 2;
+static EXPORTS: AtomicUsize = AtomicUsize::new(0);
+
+pub fn route(req: tiny_http::Request, board: &Board, path: &str, query: &str) {
+    let rest = path.trim_start_matches("/api/cameras").trim_matches('/');
+    match rest.split('/').collect::<Vec<_>>().as_slice() {
+        [""] => super::respond(req, list(board)),
+        [camera, "export.mp4"] => export_mp4(req, board, camera, query),
+        _ => super::respond(
+            req,
+            super::json(404, &serde_json::json!({"error": "not found"})),
+        ),
+    }
+}
+
+/// Configured cameras and cameras that only have recordings (removed, or imported).
+fn list(board: &Board) -> super::Response {
+    let cat = board.shared.catalog.lock().unwrap();
+    let mut names: std::collections::BTreeSet<String> = board
+        .cameras()
+        .iter()
+        .map(|c| c.lock().unwrap().name.clone())
+        .collect();
+    names.extend(cat.cameras().map(String::from));
+    let configured: std::collections::BTreeSet<String> = board
+        .cameras()
+        .iter()
+        .map(|c| c.lock().unwrap().name.clone())
+        .collect();
+    let cameras: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let segs: Vec<_> = cat.segments(name).collect();
+            serde_json::json!({
+                "name": name,
+                "configured": configured.contains(name),
+                "segments": segs.len(),
+                "first": segs.first().map(|s| crate::time::rfc3339_utc_ns(s.start_ns)),
+                "last": segs.last().map(|s| crate::time::rfc3339_utc_ns(s.end_ns())),
+            })
+        })
+        .collect();
+    super::json(200, &serde_json::json!({ "cameras": cameras }))
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+/// %XX decoding; `+` stays `+` (an offset in a time, not a space).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {
+    let bad = |msg: String| super::json(400, &serde_json::json!({ "error": msg }));
+    let times = (|| {
+        let from = query_param(query, "from").ok_or("from= is required")?;
+        let to = query_param(query, "to").ok_or("to= is required")?;
+        Ok::<_, String>((
+            crate::time::parse_time(&from).map_err(|e| format!("from: {e}"))?,
+            crate::time::parse_time(&to).map_err(|e| format!("to: {e}"))?,
+        ))
+    })();
+    let (from, to) = match times {
+        Ok(t) => t,
+        Err(e) => return super::respond(req, bad(e)),
+    };
+    let planned = export::plan(&board.shared.catalog.lock().unwrap(), camera, from, to);
+    let plan = match planned {
+        Ok(p) => p,
+        Err(ExportError::NoFootage) => {
+            return super::respond(
+                req,
+                super::json(
+                    404,
+                    &serde_json::json!({
+                        "error": format!(
+                            "no footage of camera {camera:?} between {} and {}",
+                            crate::time::rfc3339_utc_ns(from),
+                            crate::time::rfc3339_utc_ns(to)
+                        )
+                    }),
+                ),
+            );
+        }
+        Err(e) => return super::respond(req, bad(e.to_string())),
+    };
+    if EXPORTS.fetch_add(1, Ordering::SeqCst) >= MAX_EXPORTS {
+        EXPORTS.fetch_sub(1, Ordering::SeqCst);
+        return super::respond(
+            req,
+            super::json(
+                503,
+                &serde_json::json!({"error": "too many exports running; try again"}),
+            ),
+        );
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let name = format!(
+        "{camera}_{}.mp4",
+        crate::time::rfc3339_utc_ns(from).replace(':', "-")
+    );
+    let producer = std::thread::Builder::new()
+        .name("export".into())
+        .spawn(move || {
+            if let Err(e) = export::run(&plan, Output::Stream(Box::new(ChannelWriter(tx)))) {
+                log::warn!("export: {e}");
+            }
+        });
+    let consumer = std::thread::Builder::new()
+        .name("export-http".into())
+        .spawn(move || {
+            let headers = vec![
+                tiny_http::Header::from_bytes("Content-Type", "video/mp4").expect("header"),
+                tiny_http::Header::from_bytes(
+                    "Content-Disposition",
+                    format!("attachment; filename=\"{name}\""),
+                )
+                .expect("header"),
+            ];
+            let body = ChannelReader {
+                rx,
+                buf: Vec::new(),
+                pos: 0,
+            };
+            let resp =
+                tiny_http::Response::new(tiny_http::StatusCode(200), headers, body, None, None);
+            if let Err(e) = req.respond(resp) {
+                log::debug!("export: client went away: {e}");
+            }
+            EXPORTS.fetch_sub(1, Ordering::SeqCst);
+        });
+    if producer.is_err() || consumer.is_err() {
+        log::error!("export: cannot start threads");
+    }
+}
+
+/// The export pipeline's side: each muxed buffer becomes one message (bounded queue).
+struct ChannelWriter(SyncSender<Vec<u8>>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .send(data.to_vec())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The HTTP side: reads until the export is done (the sender is dropped).
+struct ChannelReader {
+    rx: Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(b) => {
+                    self.buf = b;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

@@ -1,0 +1,238 @@
+//! Export: any time range of a camera as one MP4, without re-encoding.
+//!
+//! The catalog picks the segments overlapping the range; `splitmuxsrc` plays them as one
+//! timeline (recording gaps collapse); one `KEY_UNIT | SNAP_BEFORE` seek on it starts the
+//! output at the keyframe at or before `from`; `mp4mux` writes either a normal MP4 with the
+//! index first (to a file) or a fragmented MP4 streamed as it is produced (HTTP), so the first
+//! bytes leave before the whole range is read. Lifetime: one pipeline per export.
+
+use super::catalog::{Catalog, Segment};
+use gst::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The segments to read and where in their joined timeline the range lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub files: Vec<PathBuf>,
+    pub segments: Vec<Segment>,
+    /// Position of `from` in the joined timeline.
+    pub start: gst::ClockTime,
+    /// Position of `to` in the joined timeline.
+    pub stop: gst::ClockTime,
+}
+
+#[derive(Debug)]
+pub enum ExportError {
+    /// Nothing was recorded in the range.
+    NoFootage,
+    Failed(String),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::NoFootage => f.write_str("no footage in that range"),
+            ExportError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+pub fn plan(
+    catalog: &Catalog,
+    camera: &str,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<Plan, ExportError> {
+    if to_ns <= from_ns {
+        return Err(ExportError::Failed(
+            "the range ends before it starts".into(),
+        ));
+    }
+    let segments = catalog.range(camera, from_ns, to_ns);
+    let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
+        return Err(ExportError::NoFootage);
+    };
+    let before_last: u64 = segments[..segments.len() - 1]
+        .iter()
+        .map(|s| u64::from(s.duration_ms) * 1_000_000)
+        .sum();
+    let start = from_ns.saturating_sub(first.start_ns);
+    let stop = before_last + (to_ns.min(last.end_ns())).saturating_sub(last.start_ns);
+    Ok(Plan {
+        files: segments
+            .iter()
+            .map(|s| catalog.path_of(camera, s))
+            .collect(),
+        segments,
+        start: gst::ClockTime::from_nseconds(start),
+        stop: gst::ClockTime::from_nseconds(stop.max(start + 1)),
+    })
+}
+
+/// Where the MP4 goes.
+pub enum Output<'a> {
+    /// A normal MP4 (index first), written to `path` via a temporary name.
+    File(&'a Path),
+    /// Fragmented MP4 bytes, handed to the writer as they are produced.
+    Stream(Box<dyn Write + Send>),
+}
+
+/// Runs the export to completion.
+pub fn run(plan: &Plan, output: Output) -> Result<(), ExportError> {
+    let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
+    gst::init().map_err(|e| fail(&e))?;
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("splitmuxsrc")
+        .build()
+        .map_err(|e| fail(&e))?;
+    let files: Vec<String> = plan.files.iter().map(|p| p.display().to_string()).collect();
+    src.connect("format-location", false, move |_| {
+        Some(gst::glib::StrV::from(files.clone()).to_value())
+    });
+    let (mux, sink, tmp) = match &output {
+        Output::File(path) => {
+            let tmp = path.with_extension("mp4.partial");
+            let mux = gst::ElementFactory::make("mp4mux")
+                .property("faststart", true)
+                .property(
+                    "faststart-file",
+                    tmp.with_extension("moov").display().to_string(),
+                )
+                .build()
+                .map_err(|e| fail(&e))?;
+            let sink = gst::ElementFactory::make("filesink")
+                .property("location", tmp.display().to_string())
+                .build()
+                .map_err(|e| fail(&e))?;
+            (mux, sink, Some(tmp))
+        }
+        Output::Stream(_) => {
+            let mux = gst::ElementFactory::make("mp4mux")
+                .property("fragment-duration", 1000u32)
+                .property("streamable", true)
+                .build()
+                .map_err(|e| fail(&e))?;
+            let sink = gst::ElementFactory::make("appsink")
+                .property("sync", false)
+                .build()
+                .map_err(|e| fail(&e))?;
+            (mux, sink, None)
+        }
+    };
+    pipeline
+        .add_many([&src, &mux, &sink])
+        .map_err(|e| fail(&e))?;
+    mux.link(&sink).map_err(|e| fail(&e))?;
+
+    let file_out = match &output {
+        Output::File(p) => Some(p.to_path_buf()),
+        Output::Stream(_) => None,
+    };
+    if let Output::Stream(mut writer) = output {
+        let appsink = sink
+            .downcast_ref::<gst_app::AppSink>()
+            .expect("appsink")
+            .clone();
+        appsink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |s| {
+                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let buf = sample.buffer().ok_or(gst::FlowError::Error)?;
+                    let map = buf.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    // Blocks while the client is slow: the export waits, memory stays flat.
+                    writer.write_all(&map).map_err(|_| gst::FlowError::Eos)?;
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+
+    let weak = pipeline.downgrade();
+    let mux_weak = mux.downgrade();
+    src.connect_pad_added(move |_, pad| {
+        let (Some(pipeline), Some(mux)) = (weak.upgrade(), mux_weak.upgrade()) else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+            return;
+        };
+        let (parser, template) = match name.as_str() {
+            "video/x-h264" => ("h264parse", "video_%u"),
+            "video/x-h265" => ("h265parse", "video_%u"),
+            "audio/mpeg" => ("aacparse", "audio_%u"),
+            other => {
+                log::warn!("export: skipping a {other} stream");
+                return;
+            }
+        };
+        let Ok(parse) = gst::ElementFactory::make(parser).build() else {
+            return;
+        };
+        let _ = pipeline.add(&parse);
+        let _ = parse.sync_state_with_parent();
+        if let (Some(sink), Some(mux_pad)) =
+            (parse.static_pad("sink"), mux.request_pad_simple(template))
+        {
+            let _ = pad.link(&sink);
+            let _ = parse.static_pad("src").map(|p| p.link(&mux_pad));
+        }
+    });
+
+    let bus = pipeline.bus().expect("pipeline bus");
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Paused)
+            .map_err(|e| fail(&e))?;
+        wait(&bus, gst::MessageType::AsyncDone)?;
+        src.seek(
+            1.0,
+            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT | gst::SeekFlags::SNAP_BEFORE,
+            gst::SeekType::Set,
+            plan.start,
+            gst::SeekType::Set,
+            plan.stop,
+        )
+        .map_err(|e| fail(&format!("seek: {e}")))?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| fail(&e))?;
+        wait(&bus, gst::MessageType::Eos)
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    if let (Some(tmp), Some(path)) = (tmp, file_out) {
+        let _ = std::fs::remove_file(tmp.with_extension("moov"));
+        match &result {
+            Ok(()) => std::fs::rename(&tmp, &path).map_err(|e| fail(&e))?,
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
+    result
+}
+
+/// Waits for `kind` on the bus; an error message ends the export.
+fn wait(bus: &gst::Bus, kind: gst::MessageType) -> Result<(), ExportError> {
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(600),
+            &[kind, gst::MessageType::Error],
+        )
+        .ok_or_else(|| ExportError::Failed("export timed out".into()))?;
+    match msg.view() {
+        gst::MessageView::Error(e) => Err(ExportError::Failed(format!(
+            "{}{}",
+            e.error(),
+            e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Duration of a plan's output, for messages.
+pub fn planned_duration(plan: &Plan) -> Duration {
+    Duration::from_nanos((plan.stop - plan.start).nseconds())
+}
