@@ -1,6 +1,8 @@
 //! `/api/cameras/…`: per-camera resources.
 //!
 //! - `GET /api/cameras` → the cameras and their recorded segment counts.
+//! - `GET /api/cameras/NAME/segments[?from=TIME&to=TIME]` → recorded segments, oldest first,
+//!   with exact start times (Unix ns and RFC 3339), durations and sizes.
 //! - `GET /api/cameras/NAME/export.mp4?from=TIME&to=TIME` → one MP4 of the range, streamed
 //!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
 //!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
@@ -20,6 +22,7 @@ pub fn route(req: tiny_http::Request, board: &Board, path: &str, query: &str) {
     match rest.split('/').collect::<Vec<_>>().as_slice() {
         [""] => super::respond(req, list(board)),
         [camera, "export.mp4"] => export_mp4(req, board, camera, query),
+        [camera, "segments"] => super::respond(req, segments(board, camera, query)),
         _ => super::respond(
             req,
             super::json(404, &serde_json::json!({"error": "not found"})),
@@ -55,6 +58,40 @@ fn list(board: &Board) -> super::Response {
         })
         .collect();
     super::json(200, &serde_json::json!({ "cameras": cameras }))
+}
+
+fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
+    let parse = |key: &str, default: u64| match query_param(query, key) {
+        Some(v) => crate::time::parse_time(&v).map_err(|e| format!("{key}: {e}")),
+        None => Ok(default),
+    };
+    let (from, to) = match (parse("from", 0), parse("to", u64::MAX)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => {
+            return super::json(400, &serde_json::json!({ "error": e }));
+        }
+    };
+    let cat = board.shared.catalog.lock().unwrap();
+    let list: Vec<_> = cat
+        .range(camera, from, to)
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name.as_str(),
+                "path": cat.path_of(camera, s).display().to_string(),
+                "start_ns": s.start_ns,
+                "start": crate::time::rfc3339_utc_ns(s.start_ns),
+                "duration_s": f64::from(s.duration_ms) / 1000.0,
+                "bytes": s.bytes,
+                "codec": s.codec.as_str(),
+                "has_motion": s.has_motion,
+            })
+        })
+        .collect();
+    super::json(
+        200,
+        &serde_json::json!({ "camera": camera, "segments": list }),
+    )
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {

@@ -407,3 +407,78 @@ pub fn config(storage: &Path, segment_seconds: u32, cameras: &str) -> String {
 pub fn camera_table(name: &str, url: &str, extra: &str) -> String {
     format!("[[camera]]\nname = {name:?}\nurl = {url:?}\n{extra}\n")
 }
+
+/// An HTTP/1.1 GET returning the raw head and the body bytes (chunked encoding decoded).
+pub fn http_get_raw(addr: &str, path: &str) -> (String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP head");
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let mut body = resp[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = Vec::new();
+        let mut i = 0;
+        loop {
+            let nl = body[i..].windows(2).position(|w| w == b"\r\n").unwrap() + i;
+            let size = usize::from_str_radix(std::str::from_utf8(&body[i..nl]).unwrap().trim(), 16)
+                .unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&body[nl + 2..nl + 2 + size]);
+            i = nl + 2 + size + 2;
+        }
+        body = out;
+    }
+    (head, body)
+}
+
+/// Encodes `frames` frames (10 fps, a keyframe every 10) into a real MP4 at `path`.
+pub fn sample_mp4(path: &Path, frames: u32) {
+    gst::init().unwrap();
+    use gst::prelude::*;
+    let p = gst::parse::launch(&format!(
+        "videotestsrc num-buffers={frames} ! video/x-raw,width=160,height=120,framerate=10/1 \
+         ! x264enc speed-preset=ultrafast key-int-max=10 ! h264parse ! mp4mux \
+         ! filesink location=\"{}\"",
+        path.display()
+    ))
+    .unwrap();
+    p.set_state(gst::State::Playing).unwrap();
+    let msg = p
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("sample encoding timed out");
+    assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
+    p.set_state(gst::State::Null).unwrap();
+}
+
+/// Places a copy of `sample` as camera `camera`'s segment that started at Unix time `secs`,
+/// named as nvr names them (UTC offset +0000).
+pub fn place_segment(storage: &Path, camera: &str, sample: &Path, secs: i64) -> PathBuf {
+    let t = nvr::time::LocalTime::utc(secs);
+    let path = storage
+        .join(camera)
+        .join(t.date())
+        .join(format!("{}.mp4", t.file_stem()));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(sample, &path).unwrap();
+    path
+}

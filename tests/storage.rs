@@ -1,0 +1,330 @@
+//! Storage end to end: export across segments and gaps, retention on real files, a full
+//! disk, and the catalog rebuilding itself from the files.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+const FPS: f64 = 10.0;
+
+fn now_s() -> i64 {
+    (nvr::time::unix_now_ns() / 1_000_000_000) as i64
+}
+
+#[test]
+fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() {
+    let dir = TempDir::new("export");
+    let storage = dir.path().join("rec");
+    let args = ["--fps", "10", "--gop", "10"];
+    let cam = Camera::start(&args);
+    let (port, url) = (cam.port, cam.url.clone());
+    let mut nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("lane", &url, "")),
+    );
+    nvr.wait_segments("lane", 3, Duration::from_secs(40));
+    // The gap: the camera is gone for a few seconds.
+    cam.kill();
+    nvr.wait_state("lane", "retrying", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    let _cam = Camera::start_on(port, &args);
+    let n = nvr.wait_state("lane", "recording", Duration::from_secs(30))["segments_written"]
+        .as_u64()
+        .unwrap();
+    nvr.wait_segments("lane", n + 2, Duration::from_secs(30));
+
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/lane/segments");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let segs: Vec<(u64, u64)> = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let start = s["start_ns"].as_u64().unwrap();
+            (
+                start,
+                start + (s["duration_s"].as_f64().unwrap() * 1e9) as u64,
+            )
+        })
+        .collect();
+    let g = (0..segs.len() - 1)
+        .find(|&i| segs[i + 1].0 > segs[i].1 + 1_500_000_000)
+        .expect("a gap in the recording");
+    assert!(g >= 1, "{segs:?}");
+    // From half a second into the segment before the gap's, to 1.5 s after the gap.
+    let from = segs[g - 1].0 + 500_000_000;
+    let to = segs[g + 1].0 + 1_500_000_000;
+    let covered = (segs[g - 1].1 - from) + (segs[g].1 - segs[g].0) + 1_500_000_000;
+    // The output starts at the keyframe at or before `from`: the segment's first frame.
+    let expect = (covered + 500_000_000) as f64 / 1e9;
+    let q = format!(
+        "from={}&to={}",
+        nvr::time::rfc3339_utc_ns(from),
+        nvr::time::rfc3339_utc_ns(to)
+    );
+
+    // Over HTTP, streamed while produced.
+    let (head, mp4) = http_get_raw(nvr.addr(), &format!("/api/cameras/lane/export.mp4?{q}"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    assert!(head.contains("video/mp4"));
+    let streamed = dir.path().join("streamed.mp4");
+    std::fs::write(&streamed, &mp4).unwrap();
+    let frames = count_frames(&streamed) as f64;
+    assert!(
+        (frames - expect * FPS).abs() <= 2.0,
+        "streamed export has {frames} frames, expected {:.0}",
+        expect * FPS
+    );
+    let (head, _) = http_get_raw(
+        nvr.addr(),
+        "/api/cameras/lane/export.mp4?from=2001-01-01T00:00:00Z&to=2001-01-01T00:01:00Z",
+    );
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    nvr.stop();
+
+    // From the command line, to a normal MP4.
+    let out = dir.path().join("export.mp4");
+    let cli = |from: u64, to: u64, out: &std::path::Path| {
+        std::process::Command::new(NVR)
+            .args(["export", "--config"])
+            .arg(&nvr.config)
+            .args([
+                "--camera",
+                "lane",
+                "--from",
+                &nvr::time::rfc3339_utc_ns(from),
+            ])
+            .args(["--to", &nvr::time::rfc3339_utc_ns(to), "-o"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let r = cli(from, to, &out);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let m = discover(&out).unwrap();
+    assert!(
+        (m.duration.as_secs_f64() - expect).abs() <= 0.2,
+        "exported {:?}, expected {expect:.2} s",
+        m.duration
+    );
+    assert!((count_frames(&out) as f64 - expect * FPS).abs() <= 2.0);
+    let r = cli(1_000_000_000, 2_000_000_000, &dir.path().join("none.mp4"));
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no footage of camera \"lane\""));
+    assert!(!dir.path().join("none.mp4").exists());
+}
+
+#[test]
+fn retention_deletes_by_age_and_by_camera_size_on_real_files() {
+    let dir = TempDir::new("retention");
+    let storage = dir.path().join("rec");
+    let sample = dir.path().join("sample.mp4");
+    sample_mp4(&sample, 20);
+    let size = std::fs::metadata(&sample).unwrap().len();
+    let now = now_s();
+    // "old": an hourly segment over the last ten days; only the last two days may stay.
+    let old: Vec<_> = (0..240)
+        .map(|h| place_segment(&storage, "old", &sample, now - 86_400 * 10 + h * 3600))
+        .collect();
+    // "capped": twenty recent segments, a cap of five.
+    let capped: Vec<_> = (0..20)
+        .map(|m| place_segment(&storage, "capped", &sample, now - 3600 + m * 60))
+        .collect();
+    // "kept": recent and unlimited.
+    let kept: Vec<_> = (0..5)
+        .map(|m| place_segment(&storage, "kept", &sample, now - 600 + m * 60))
+        .collect();
+    let cfg = format!(
+        "{}[retention]\nmax_age_days = 2\nkeep_free_bytes = 0\n",
+        config(
+            &storage,
+            2,
+            &camera_table(
+                "capped",
+                "rtsp://127.0.0.1:1/offline",
+                &format!("max_bytes = {}", 5 * size)
+            ),
+        )
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    let status = wait_for(Duration::from_secs(30), || {
+        let s = nvr.status();
+        (s["storage"]["counters"]["deleted_segments"].as_u64()? >= 240 - 48 + 15).then_some(s)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "retention did not run: {}\n{}",
+            nvr.status(),
+            nvr.log_text()
+        )
+    });
+    let by = &status["storage"]["counters"]["deleted_by_reason"];
+    let older_than_two_days = old.iter().filter(|p| {
+        let name = p
+            .strip_prefix(storage.join("old"))
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let start = nvr::storage::catalog::start_from_name(name).unwrap() / 1_000_000_000;
+        // A segment goes when its end is more than two days old.
+        (start as i64 + 2) < now - 2 * 86_400
+    });
+    assert_eq!(
+        by["age"].as_u64().unwrap(),
+        older_than_two_days.count() as u64,
+        "{by}"
+    );
+    assert_eq!(by["camera_size"], 15, "{by}");
+    // The newest survive everywhere; the oldest are gone with their empty day folders.
+    assert!(old.last().unwrap().exists() && !old[0].exists());
+    assert!(
+        !old[0].parent().unwrap().exists(),
+        "empty day folder left behind"
+    );
+    assert_eq!(capped.iter().filter(|p| p.exists()).count(), 5);
+    assert!(capped[19].exists() && !capped[14].exists());
+    assert!(kept.iter().all(|p| p.exists()));
+    assert!(
+        nvr.log_text().contains("retention: deleted"),
+        "{}",
+        nvr.log_text()
+    );
+}
+
+/// A tmpfs of `mb` MiB mounted for one test (unmounted on drop).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &std::path::Path, mb: u32) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mb}m"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_purged_and_recording_goes_on() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "SKIPPED a_full_disk_is_purged_and_recording_goes_on: needs root to mount a tmpfs"
+        );
+        return;
+    }
+    let dir = TempDir::new("diskfull");
+    let storage = dir.path().join("rec");
+    let Some(_fs) = Tmpfs::mount(&storage, 16) else {
+        eprintln!("SKIPPED a_full_disk_is_purged_and_recording_goes_on: cannot mount a tmpfs here");
+        return;
+    };
+    let sample = dir.path().join("sample.mp4");
+    sample_mp4(&sample, 20);
+    let now = now_s();
+    // Yesterday's footage of a camera: the oldest on the disk.
+    let old: Vec<_> = (0..40)
+        .map(|m| place_segment(&storage, "yesterday", &sample, now - 86_400 + m * 60))
+        .collect();
+    let cam = Camera::start(&[]);
+    let cfg = format!(
+        "{}[retention]\nkeep_free_bytes = \"4M\"\n",
+        config(&storage, 2, &camera_table("yard", &cam.url, ""))
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    nvr.wait_segments("yard", 1, Duration::from_secs(40));
+    // Another program fills the disk to the last byte.
+    let filler = storage.join("filler.bin");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0x5au8; 64 * 1024];
+    while std::io::Write::write_all(&mut f, &block).is_ok() {}
+    drop(f);
+    // nvr frees the floor by deleting the oldest footage and keeps recording.
+    let written = nvr.camera("yard").unwrap()["segments_written"]
+        .as_u64()
+        .unwrap();
+    nvr.wait_segments("yard", written + 3, Duration::from_secs(60));
+    let s = nvr.status();
+    assert!(
+        s["storage"]["counters"]["deleted_by_reason"]["free_space"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{s}"
+    );
+    assert!(s["storage"]["free_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        old.iter().any(|p| !p.exists()),
+        "nothing of the oldest footage was deleted"
+    );
+    assert!(
+        filler.exists(),
+        "nvr deleted a file that is not a recording"
+    );
+    assert_eq!(nvr.camera("yard").unwrap()["state"], "recording");
+    let log = nvr.log_text();
+    assert_eq!(
+        log.matches("below the").count(),
+        1,
+        "one log line per episode:\n{log}"
+    );
+    for f in segments(&storage, "yard") {
+        discover(&f).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn catalog_rebuilds_after_kill_9_and_files_removed_behind_its_back() {
+    let dir = TempDir::new("catalog");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&[]);
+    let mut nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("hall", &cam.url, "")),
+    );
+    nvr.wait_segments("hall", 4, Duration::from_secs(40));
+    nvr.kill9();
+    let files = segments(&storage, "hall");
+    std::fs::remove_file(&files[1]).unwrap();
+    std::fs::remove_file(storage.join(".nvr/catalog.bin")).unwrap();
+    // Restart with the camera disabled, so the disk stays as it is.
+    let cfg = config(
+        &storage,
+        2,
+        &camera_table("hall", &cam.url, "enabled = false"),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/hall/segments");
+    let listed: Vec<String> = serde_json::from_str::<serde_json::Value>(&body).unwrap()["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap().to_string())
+        .collect();
+    let on_disk: Vec<String> = segments(&storage, "hall")
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(
+        listed, on_disk,
+        "the catalog must list exactly the files on disk"
+    );
+    assert!(!listed.contains(&files[1].display().to_string()));
+    assert_eq!(nvr.status()["storage"]["segments"], on_disk.len());
+}
