@@ -11,6 +11,7 @@ usage: nvr run [--config PATH]        record the configured cameras (default /et
                                       record a built-in test camera into ./nvr-demo
        nvr export --camera NAME --from TIME --to TIME -o OUT.mp4 [--config PATH]
                                       one MP4 of any recorded range, no re-encoding
+       nvr catalog [--config PATH]    what is recorded per camera, and what retention would delete
        nvr testcam [options]          serve a test camera over RTSP (see nvr testcam --help)
        nvr --version";
 
@@ -30,16 +31,16 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        "run" | "check" => {
-            let path = match config_arg(rest, cmd == "check") {
+        "run" | "check" | "catalog" => {
+            let path = match config_arg(rest, cmd != "run") {
                 Ok(p) => p,
                 Err(e) => return usage_error(&e),
             };
             nvr::logging::init();
-            if cmd == "run" {
-                cmds::run::main(&path)
-            } else {
-                cmds::check::main(&path)
+            match cmd.as_str() {
+                "run" => cmds::run::main(&path),
+                "check" => cmds::check::main(&path),
+                _ => cmds::catalog::main(&path),
             }
         }
         "demo" => {

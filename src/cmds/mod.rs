@@ -1,5 +1,7 @@
-//! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr export`, `nvr testcam`.
+//! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr export`, `nvr catalog`,
+//! `nvr testcam`.
 
+pub mod catalog;
 pub mod check;
 pub mod demo;
 pub mod export;

@@ -3,7 +3,7 @@
 //! The catalog picks the segments overlapping the range; `splitmuxsrc` plays them as one
 //! timeline (recording gaps collapse); one `KEY_UNIT | SNAP_BEFORE` seek on it starts the
 //! output at the keyframe at or before `from`; `mp4mux` writes either a normal MP4 with the
-//! index first (to a file) or a fragmented MP4 streamed as it is produced (HTTP), so the first
+//! index first (to a file, in space reserved up front) or a fragmented MP4 streamed as it is produced (HTTP), so the first
 //! bytes leave before the whole range is read. Lifetime: one pipeline per export.
 
 use super::catalog::{Catalog, Segment};
@@ -203,7 +203,6 @@ pub fn run(plan: &Plan, output: Output) -> Result<(), ExportError> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     if let (Some(tmp), Some(path)) = (tmp, file_out) {
-        let _ = std::fs::remove_file(tmp.with_extension("moov"));
         match &result {
             Ok(()) => std::fs::rename(&tmp, &path).map_err(|e| fail(&e))?,
             Err(_) => {
