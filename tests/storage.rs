@@ -85,6 +85,24 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
         "/api/cameras/lane/export.mp4?from=2001-01-01T00:00:00Z&to=2001-01-01T00:01:00Z",
     );
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+
+    // Coverage knows the gap and why it is there.
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/lane/coverage");
+    let cov: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let gap_s = (segs[g + 1].0 - segs[g].1) as f64 / 1e9;
+    let outage = cov["coverage"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["reason"].as_str().unwrap().starts_with("camera not recording"))
+        .unwrap_or_else(|| panic!("no camera outage among the gaps: {cov}"));
+    assert!(
+        (outage["seconds"].as_f64().unwrap() - gap_s).abs() < 1.0,
+        "{outage} vs a {gap_s:.1} s gap"
+    );
+    let today = &nvr.camera("lane").unwrap()["today"];
+    assert!(today["recorded_s"].as_f64().unwrap() > 10.0, "{today}");
+    assert!(today["gaps"].as_u64().unwrap() >= 1, "{today}");
     nvr.stop();
 
     // From the command line, to a normal MP4.

@@ -1,5 +1,6 @@
 //! What a camera's supervisor reports: the per-camera object of `GET /status`.
 
+use crate::storage::coverage::Outage;
 use serde::Serialize;
 
 /// Supervisor states. `Failed` is for problems retrying cannot fix soon (wrong password,
@@ -52,9 +53,49 @@ pub struct CameraStatus {
     pub reconnects: u64,
     /// Seconds until the next connection attempt, while retrying or failed.
     pub retry_in_s: Option<f64>,
+    /// Today's coverage, filled in by `/status` from the catalog.
+    pub today: Option<serde_json::Value>,
+    /// When and why the camera was not recording (the newest [`MAX_OUTAGES`]), for coverage.
+    #[serde(skip)]
+    pub outages: std::collections::VecDeque<Outage>,
+    /// First-frame time of the segment being written.
+    #[serde(skip)]
+    pub open_since_ns: Option<u64>,
 }
 
+/// Outages remembered per camera (bounded memory; older gaps read "unknown").
+pub const MAX_OUTAGES: usize = 64;
+
 impl CameraStatus {
+    /// Notes a state change for coverage: leaving `recording` opens an outage with its
+    /// reason, entering it closes the open one.
+    pub fn track_outage(&mut self, state: State, reason: Option<&str>, now_ns: u64) {
+        let open = self.outages.back().is_some_and(|o| o.to_ns.is_none());
+        match state {
+            State::Recording if open => {
+                if let Some(o) = self.outages.back_mut() {
+                    o.to_ns = Some(now_ns);
+                }
+            }
+            State::Retrying | State::Failed | State::Disabled if !open => {
+                if self.outages.len() == MAX_OUTAGES {
+                    self.outages.pop_front();
+                }
+                let reason = match (state, reason) {
+                    (State::Disabled, _) => "disabled in the configuration".to_string(),
+                    (_, Some(r)) => format!("camera not recording: {r}"),
+                    (_, None) => "camera not recording".to_string(),
+                };
+                self.outages.push_back(Outage {
+                    from_ns: now_ns,
+                    to_ns: None,
+                    reason,
+                });
+            }
+            _ => {}
+        }
+    }
+
     pub fn new(name: &str, url: &str, enabled: bool) -> Self {
         CameraStatus {
             name: name.into(),
@@ -75,6 +116,9 @@ impl CameraStatus {
             last_segment: None,
             reconnects: 0,
             retry_in_s: None,
+            today: None,
+            outages: Default::default(),
+            open_since_ns: None,
         }
     }
 }

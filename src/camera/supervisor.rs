@@ -354,7 +354,14 @@ impl Supervisor {
                     "splitmuxsink-fragment-opened" => {
                         let loc = s.get::<String>("location").ok();
                         log::debug!("camera {}: segment opened {loc:?}", self.config.name);
-                        self.status.lock().unwrap().current_segment = loc;
+                        let since = loc.as_ref().and_then(|l| {
+                            let st = self.stats.as_ref()?;
+                            let starts = st.starts.lock().unwrap();
+                            starts.iter().find(|(p, _)| p == l).map(|(_, ns)| *ns)
+                        });
+                        let mut st = self.status.lock().unwrap();
+                        st.current_segment = loc;
+                        st.open_since_ns = since;
                         None
                     }
                     "splitmuxsink-fragment-closed" => {
@@ -429,6 +436,7 @@ impl Supervisor {
         st.segments_written += 1;
         if st.current_segment.as_deref() == Some(loc.as_str()) {
             st.current_segment = None;
+            st.open_since_ns = None;
         }
         st.last_segment = Some(SegmentInfo {
             path: loc,
@@ -478,7 +486,10 @@ impl Supervisor {
         }
         let p = rec.pipeline.clone();
         let _ = smol::unblock(move || p.set_state(gst::State::Null)).await;
-        self.status.lock().unwrap().current_segment = None;
+        let mut st = self.status.lock().unwrap();
+        st.current_segment = None;
+        st.open_since_ns = None;
+        drop(st);
         drop(rec);
     }
 
@@ -505,6 +516,7 @@ impl Supervisor {
 
     fn set_state(&mut self, state: State, reason: Option<String>) {
         let mut st = self.status.lock().unwrap();
+        st.track_outage(state, reason.as_deref(), unix_now_ns());
         if st.state != state || st.reason != reason {
             st.state = state;
             st.reason = reason;

@@ -3,6 +3,8 @@
 //! - `GET /api/cameras` → the cameras and their recorded segment counts.
 //! - `GET /api/cameras/NAME/segments[?from=TIME&to=TIME]` → recorded segments, oldest first,
 //!   with exact start times (Unix ns and RFC 3339), durations and sizes.
+//! - `GET /api/cameras/NAME/coverage[?day=YYYY-MM-DD]` → seconds recorded vs expected that
+//!   local day (today: so far) and every gap with its reason.
 //! - `GET /api/cameras/NAME/export.mp4?from=TIME&to=TIME` → one MP4 of the range, streamed
 //!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
 //!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
@@ -23,6 +25,7 @@ pub fn route(req: tiny_http::Request, board: &Board, path: &str, query: &str) {
         [""] => super::respond(req, list(board)),
         [camera, "export.mp4"] => export_mp4(req, board, camera, query),
         [camera, "segments"] => super::respond(req, segments(board, camera, query)),
+        [camera, "coverage"] => super::respond(req, coverage(board, camera, query)),
         _ => super::respond(
             req,
             super::json(404, &serde_json::json!({"error": "not found"})),
@@ -92,6 +95,20 @@ fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
         200,
         &serde_json::json!({ "camera": camera, "segments": list }),
     )
+}
+
+fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
+    let day = query_param(query, "day").unwrap_or_else(|| {
+        crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
+            .date()
+    });
+    match board.coverage(camera, &day) {
+        Ok(c) => super::json(
+            200,
+            &serde_json::json!({ "camera": camera, "day": day, "coverage": c }),
+        ),
+        Err(e) => super::json(400, &serde_json::json!({ "error": e })),
+    }
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {

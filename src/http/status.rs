@@ -6,10 +6,27 @@
 use crate::runtime::Board;
 
 pub fn get(board: &Board) -> super::Response {
+    let today =
+        crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
+            .date();
     let cameras: Vec<serde_json::Value> = board
         .cameras()
         .iter()
-        .map(|c| serde_json::to_value(&*c.lock().unwrap()).unwrap_or_default())
+        .map(|c| {
+            let mut st = c.lock().unwrap().clone();
+            // Today's coverage: the figures and the latest gap (the API has them all).
+            st.today = board.coverage(&st.name, &today).ok().map(|cov| {
+                serde_json::json!({
+                    "day": today,
+                    "recorded_s": cov.recorded_s,
+                    "expected_s": cov.expected_s,
+                    "ratio": cov.ratio,
+                    "gaps": cov.gaps.len(),
+                    "last_gap": cov.gaps.last(),
+                })
+            });
+            serde_json::to_value(&st).unwrap_or_default()
+        })
         .collect();
     let root = &board.shared.storage_root;
     let (segments, bytes_used) = {

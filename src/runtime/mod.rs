@@ -26,6 +26,8 @@ const RETENTION_PERIOD: Duration = Duration::from_secs(60);
 /// What the HTTP server reads: published by the runtime, updated by supervisors.
 pub struct Board {
     pub started: Instant,
+    /// Wall-clock start of this process (coverage: earlier gaps are "nvr was not running").
+    pub started_unix_ns: u64,
     pub shared: Arc<Shared>,
     cameras: Mutex<Vec<Arc<Mutex<CameraStatus>>>>,
 }
@@ -33,6 +35,35 @@ pub struct Board {
 impl Board {
     pub fn cameras(&self) -> Vec<Arc<Mutex<CameraStatus>>> {
         self.cameras.lock().unwrap().clone()
+    }
+
+    /// Coverage of `camera` on local day `day` (`YYYY-MM-DD`), up to now for today.
+    pub fn coverage(&self, camera: &str, day: &str) -> Result<storage::coverage::Coverage, String> {
+        let from = crate::time::parse_time(&format!("{day}T00:00:00"))
+            .map_err(|_| format!("{day:?} is not a day (YYYY-MM-DD)"))?;
+        // The next local midnight: 36 h later is surely the next day, whatever DST does.
+        let next = crate::time::LocalTime::from_unix((from / 1_000_000_000 + 36 * 3600) as i64);
+        let next_midnight = crate::time::parse_time(&format!("{}T00:00:00", next.date()))?;
+        let now = crate::time::unix_now_ns();
+        let to = next_midnight.min(now).max(from);
+        let segments = self.shared.catalog.lock().unwrap().range(camera, from, to);
+        let (outages, open_since_ns): (Vec<storage::coverage::Outage>, Option<u64>) = self
+            .cameras()
+            .iter()
+            .find_map(|c| {
+                let st = c.lock().unwrap();
+                (st.name == camera)
+                    .then(|| (st.outages.iter().cloned().collect(), st.open_since_ns))
+            })
+            .unwrap_or_default();
+        Ok(storage::coverage::compute(&storage::coverage::Inputs {
+            from_ns: from,
+            to_ns: to,
+            segments: &segments,
+            open_since_ns,
+            outages: &outages,
+            started_ns: self.started_unix_ns,
+        }))
     }
 }
 
@@ -52,6 +83,7 @@ impl Runtime {
         let shared = Arc::new(prepare_storage(&config, kick_tx)?);
         let board = Arc::new(Board {
             started: Instant::now(),
+            started_unix_ns: crate::time::unix_now_ns(),
             shared,
             cameras: Mutex::new(Vec::new()),
         });

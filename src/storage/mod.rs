@@ -6,6 +6,7 @@
 //! so the repeated hour when clocks go back stays unambiguous.
 
 pub mod catalog;
+pub mod coverage;
 pub mod export;
 pub mod mp4;
 pub mod recovery;
