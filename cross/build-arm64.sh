@@ -16,7 +16,7 @@ WORK=$PWD/target/arm64-sysroot
 SYSROOT=$WORK/root
 # Build closure (-dev) plus what the pipelines load at run time (for the smoke test).
 PACKAGES="libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build-arm64: $1 missing: $2" >&2; exit 1; }; }
 need aarch64-linux-gnu-gcc "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross"

@@ -46,7 +46,7 @@ for f in ./usr/bin/nvr ./etc/nvr/nvr.toml ./usr/lib/systemd/system/nvr.service \
 done
 info=$(dpkg-deb -I "$DEB")
 for dep in gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-           libgstrtspserver-1.0-0 systemd; do
+           gstreamer1.0-libav libgstrtspserver-1.0-0 systemd; do
   if grep -q "Depends:.*$dep" <<< "$info"; then ok "depends on $dep"; else bad "depends on $dep"; fi
 done
 check "conffile /etc/nvr/nvr.toml" sh -c "dpkg-deb -I '$DEB' conffiles | grep -qx /etc/nvr/nvr.toml"
@@ -121,6 +121,8 @@ for f in "$ROOT"/var/lib/nvr/recordings/pkg/*/*.mp4; do
   if gst-discoverer-1.0 "$f" 2>/dev/null | grep -q "video #1: H.264"; then n=$((n + 1)); fi
 done
 if [ "$n" -ge 2 ]; then ok "recorded $n playable H.264 segments"; else bad "recorded $n segments"; cat "$ROOT/tmp/run.log"; fi
+p=$(find "$ROOT/var/lib/nvr/recordings/pkg" -name '*.thumb.jpg' | wc -l)
+if [ "$p" -ge 1 ]; then ok "made $p segment thumbnails (decoder from the package's Depends)"; else bad "no thumbnails"; fi
 
 echo "== upgrade to 0.1.0-2 with an edited config"
 echo "# edited by the admin" >> "$ROOT/etc/nvr/nvr.toml"

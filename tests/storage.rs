@@ -94,7 +94,12 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
         .as_array()
         .unwrap()
         .iter()
-        .find(|x| x["reason"].as_str().unwrap().starts_with("camera not recording"))
+        .find(|x| {
+            x["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("camera not recording")
+        })
         .unwrap_or_else(|| panic!("no camera outage among the gaps: {cov}"));
     assert!(
         (outage["seconds"].as_f64().unwrap() - gap_s).abs() < 1.0,
@@ -157,6 +162,9 @@ fn retention_deletes_by_age_and_by_camera_size_on_real_files() {
     let kept: Vec<_> = (0..5)
         .map(|m| place_segment(&storage, "kept", &sample, now - 600 + m * 60))
         .collect();
+    let (jpg, thumb) = nvr::storage::previews::paths(&old[0]);
+    std::fs::write(&jpg, b"jpeg").unwrap();
+    std::fs::write(&thumb, b"jpeg").unwrap();
     let cfg = format!(
         "{}[retention]\nmax_age_days = 2\nkeep_free_bytes = 0\n",
         config(
@@ -198,8 +206,13 @@ fn retention_deletes_by_age_and_by_camera_size_on_real_files() {
         "{by}"
     );
     assert_eq!(by["camera_size"], 15, "{by}");
-    // The newest survive everywhere; the oldest are gone with their empty day folders.
+    // The newest survive everywhere; the oldest are gone with their previews and their
+    // empty day folders.
     assert!(old.last().unwrap().exists() && !old[0].exists());
+    assert!(
+        !jpg.exists() && !thumb.exists(),
+        "previews outlived their segment"
+    );
     assert!(
         !old[0].parent().unwrap().exists(),
         "empty day folder left behind"
@@ -345,4 +358,40 @@ fn catalog_rebuilds_after_kill_9_and_files_removed_behind_its_back() {
     );
     assert!(!listed.contains(&files[1].display().to_string()));
     assert_eq!(nvr.status()["storage"]["segments"], on_disk.len());
+}
+
+#[test]
+fn every_segment_gets_a_preview_and_a_thumbnail_of_its_first_keyframe() {
+    let dir = TempDir::new("previews");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&["--codec", "h265"]);
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("door", &cam.url, "")),
+    );
+    nvr.wait_segments("door", 3, Duration::from_secs(40));
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/door/segments");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let segs = list["segments"].as_array().unwrap();
+    for s in segs {
+        let mp4 = std::path::PathBuf::from(s["path"].as_str().unwrap());
+        let (full, thumb) = nvr::storage::previews::paths(&mp4);
+        wait_for(Duration::from_secs(30), || {
+            (full.exists() && thumb.exists()).then_some(())
+        })
+        .unwrap_or_else(|| panic!("no preview for {}", mp4.display()));
+        // A real JPEG decoder reads them back at the right sizes.
+        let f = discover(&full).unwrap();
+        assert_eq!(
+            (f.video.as_str(), f.width, f.height),
+            ("image/jpeg", 320, 240)
+        );
+        let t = discover(&thumb).unwrap();
+        assert_eq!((t.width, t.height), (160, 120));
+    }
+    // Served over HTTP, as JPEG.
+    let url = segs[0]["thumbnail"].as_str().unwrap();
+    let (head, jpeg) = http_get_raw(nvr.addr(), url);
+    assert!(head.contains("image/jpeg"), "{head}");
+    assert_eq!(&jpeg[..2], &[0xff, 0xd8], "not a JPEG");
 }

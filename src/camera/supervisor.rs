@@ -61,6 +61,8 @@ pub struct Shared {
     pub counters: Mutex<Counters>,
     /// Asks for a retention pass now (the disk filled up).
     pub retention_now: Sender<()>,
+    /// Makes each finished segment's preview and thumbnail, at low priority.
+    pub previews: Option<crate::storage::previews::Previews>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -432,6 +434,9 @@ impl Supervisor {
             }
         }
         self.shared.counters.lock().unwrap().recorded(bytes);
+        if let Some(p) = &self.shared.previews {
+            p.request(Path::new(&loc));
+        }
         let mut st = self.status.lock().unwrap();
         st.segments_written += 1;
         if st.current_segment.as_deref() == Some(loc.as_str()) {

@@ -6,7 +6,7 @@ use crate::pipelines;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Every element the recording pipelines use, with the Debian package that ships it.
+/// Every element nvr uses (recording, export, previews), with the Debian package that ships it.
 pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("rtspsrc", "gstreamer1.0-plugins-good"),
     ("rtph264depay", "gstreamer1.0-plugins-good"),
@@ -18,6 +18,16 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("h264parse", "gstreamer1.0-plugins-bad"),
     ("h265parse", "gstreamer1.0-plugins-bad"),
     ("aacparse", "gstreamer1.0-plugins-good"),
+    ("splitmuxsrc", "gstreamer1.0-plugins-good"),
+    ("qtdemux", "gstreamer1.0-plugins-good"),
+    ("jpegenc", "gstreamer1.0-plugins-good"),
+    ("decodebin", "gstreamer1.0-plugins-base"),
+    ("videoconvert", "gstreamer1.0-plugins-base"),
+    ("videoscale", "gstreamer1.0-plugins-base"),
+    ("appsink", "gstreamer1.0-plugins-base"),
+    ("avdec_h264", "gstreamer1.0-libav"),
+    ("avdec_h265", "gstreamer1.0-libav"),
+    ("tee", "libgstreamer1.0-0"),
     ("queue", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),
     ("fakesink", "libgstreamer1.0-0"),

@@ -5,6 +5,8 @@
 //!   with exact start times (Unix ns and RFC 3339), durations and sizes.
 //! - `GET /api/cameras/NAME/coverage[?day=YYYY-MM-DD]` → seconds recorded vs expected that
 //!   local day (today: so far) and every gap with its reason.
+//! - `GET /api/cameras/NAME/preview/DAY/FILE.jpg[?thumb=1]` → the segment's first keyframe as
+//!   JPEG (or its 160 px thumbnail), made on demand if the worker has not made it yet.
 //! - `GET /api/cameras/NAME/export.mp4?from=TIME&to=TIME` → one MP4 of the range, streamed
 //!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
 //!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
@@ -26,6 +28,7 @@ pub fn route(req: tiny_http::Request, board: &Board, path: &str, query: &str) {
         [camera, "export.mp4"] => export_mp4(req, board, camera, query),
         [camera, "segments"] => super::respond(req, segments(board, camera, query)),
         [camera, "coverage"] => super::respond(req, coverage(board, camera, query)),
+        [camera, "preview", day, file] => preview(req, board, camera, day, file, query),
         _ => super::respond(
             req,
             super::json(404, &serde_json::json!({"error": "not found"})),
@@ -88,6 +91,8 @@ fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
                 "bytes": s.bytes,
                 "codec": s.codec.as_str(),
                 "has_motion": s.has_motion,
+                "preview": format!("/api/cameras/{camera}/preview/{}", s.name.replace(".mp4", ".jpg")),
+                "thumbnail": format!("/api/cameras/{camera}/preview/{}?thumb=1", s.name.replace(".mp4", ".jpg")),
             })
         })
         .collect();
@@ -95,6 +100,52 @@ fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
         200,
         &serde_json::json!({ "camera": camera, "segments": list }),
     )
+}
+
+fn preview(
+    req: tiny_http::Request,
+    board: &Board,
+    camera: &str,
+    day: &str,
+    file: &str,
+    query: &str,
+) {
+    let not_found = || super::json(404, &serde_json::json!({"error": "no such segment"}));
+    let name = format!("{day}/{}", file.trim_end_matches(".jpg"));
+    let name = if name.ends_with(".mp4") {
+        name
+    } else {
+        format!("{name}.mp4")
+    };
+    let segment = {
+        let cat = board.shared.catalog.lock().unwrap();
+        cat.segments(camera)
+            .find(|s| s.name.as_str() == name)
+            .map(|s| cat.path_of(camera, s))
+    };
+    let Some(segment) = segment else {
+        return super::respond(req, not_found());
+    };
+    let (full, thumb) = crate::storage::previews::paths(&segment);
+    let path = if query_param(query, "thumb").is_some() {
+        thumb
+    } else {
+        full
+    };
+    if !path.exists()
+        && let Err(e) = crate::storage::previews::make(&segment)
+    {
+        log::warn!("previews: {}: {e}", segment.display());
+    }
+    match std::fs::read(&path) {
+        Ok(jpeg) => super::respond(
+            req,
+            tiny_http::Response::from_data(jpeg).with_header(
+                tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
+            ),
+        ),
+        Err(_) => super::respond(req, not_found()),
+    }
 }
 
 fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {

@@ -283,6 +283,9 @@ fn prepare_storage(
         catalog: Mutex::new(catalog),
         counters: Mutex::new(storage::Counters::default()),
         retention_now,
+        previews: storage::previews::Previews::start()
+            .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))
+            .ok(),
         clock: Arc::new(RealClock),
     })
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod coverage;
 pub mod export;
 pub mod mp4;
+pub mod previews;
 pub mod recovery;
 pub mod retention;
 

@@ -176,6 +176,9 @@ pub fn execute(
                 continue;
             }
         }
+        let (full, thumb) = super::previews::paths(&path);
+        let _ = std::fs::remove_file(full);
+        let _ = std::fs::remove_file(thumb);
         log::debug!(
             "retention: deleted {} ({})",
             path.display(),
