@@ -46,6 +46,14 @@ if [ "$(cat "$WORK/stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > "$WORK/stamp"
 fi
 
+# Libraries Debian installs through update-alternatives (BLAS/LAPACK, which libav's filters
+# link): unpacking runs no maintainer scripts, so make their links here (idempotent).
+for lib in "$SYSROOT"/usr/lib/aarch64-linux-gnu/{blas,lapack}/lib*.so.*; do
+  [ -e "$lib" ] || continue
+  ln -sfn "$(basename "$(dirname "$lib")")/$(basename "$lib")" \
+    "$SYSROOT/usr/lib/aarch64-linux-gnu/$(basename "$lib")"
+done
+
 # --- build ------------------------------------------------------------------------------
 echo "build-arm64: cargo build --release --target $TARGET"
 PKG_CONFIG_ALLOW_CROSS=1 \
@@ -68,7 +76,7 @@ failed=0
 ok() { echo "  ok   $*"; passed=$((passed + 1)); }
 bad() { echo "  FAIL $*"; failed=$((failed + 1)); }
 RUN=$(mktemp -d /tmp/nvr-arm64.XXXXXX)
-trap 'pkill -f "$RUN" 2>/dev/null || true; rm -rf "$RUN"' EXIT
+trap 'pkill -f "$RUN" 2>/dev/null || true; sleep 1; rm -rf "$RUN"' EXIT
 # A clip for the recording test, made by the host's GStreamer (x264 is not in the sysroot).
 gst-launch-1.0 -q videotestsrc num-buffers=50 ! video/x-raw,width=320,height=240,framerate=10/1 \
   ! x264enc speed-preset=ultrafast key-int-max=10 ! video/x-h264,stream-format=byte-stream \

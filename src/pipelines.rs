@@ -82,6 +82,16 @@ pub fn built_in(name: &str) -> Result<Description, String> {
         .ok_or_else(|| format!("no pipeline description named {name}"))
 }
 
+/// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
+pub fn example_values() -> [(&'static str, String); 4] {
+    [
+        ("latency_ms", "300".into()),
+        ("segment_ns", "60500000000".into()),
+        ("reserved_ns", "121000000000".into()),
+        ("sync_ns", "1000000000".into()),
+    ]
+}
+
 /// Names of all descriptions, for `nvr check` and packaging.
 pub fn names() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|(n, _)| *n)
@@ -94,17 +104,10 @@ mod tests {
     #[test]
     fn renders_without_comments_and_fills_placeholders() {
         let d = built_in("record.pipeline").unwrap();
-        let text = d
-            .render(&[
-                ("latency_ms", "300".into()),
-                ("segment_ns", "1".into()),
-                ("reserved_ns", "2".into()),
-                ("sync_ns", "3".into()),
-            ])
-            .unwrap();
+        let text = d.render(&example_values()).unwrap();
         assert!(text.starts_with("rtspsrc name=src"));
         assert!(!text.contains('#'));
-        assert!(text.contains("reserved-moov-update-period=(guint64)3"));
+        assert!(text.contains("reserved-moov-update-period=(guint64)1000000000"));
     }
 
     #[test]
@@ -124,14 +127,7 @@ mod tests {
         gst::init().unwrap();
         for name in names() {
             let d = built_in(name).unwrap();
-            let text = d
-                .render(&[
-                    ("latency_ms", "300".into()),
-                    ("segment_ns", "60000000000".into()),
-                    ("reserved_ns", "660000000000".into()),
-                    ("sync_ns", "1000000000".into()),
-                ])
-                .unwrap();
+            let text = d.render(&example_values()).unwrap();
             gst::parse::bin_from_description(&text, false)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }

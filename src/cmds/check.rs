@@ -51,12 +51,7 @@ pub fn main(config_path: &Path) -> ExitCode {
     }
     for name in pipelines::names() {
         let checked = pipelines::load(&config.pipeline_dir, name).and_then(|d| {
-            let text = d.render(&[
-                ("latency_ms", "300".into()),
-                ("segment_ns", "60500000000".into()),
-                ("reserved_ns", "660500000000".into()),
-                ("sync_ns", "1000000000".into()),
-            ])?;
+            let text = d.render(&pipelines::example_values())?;
             gst::parse::bin_from_description(&text, false)
                 .map(|_| ())
                 .map_err(|e| format!("{}: {e}", d.origin))

@@ -9,7 +9,7 @@ mod error;
 mod url;
 
 pub use error::ConfigError;
-pub use url::{RtspUrl, redact_url};
+pub use url::{RtspUrl, percent_decode, redact_url};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -75,7 +75,8 @@ pub fn redact_url(s: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` decoding; everything else (including `+`) is kept as it is.
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -165,29 +165,8 @@ fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
 fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| percent_decode(v))
+        (k == key).then(|| crate::config::percent_decode(v))
     })
-}
-
-/// %XX decoding; `+` stays `+` (an offset in a time, not a space).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {

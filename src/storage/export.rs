@@ -39,6 +39,10 @@ impl std::fmt::Display for ExportError {
     }
 }
 
+/// Longest range one export covers. GStreamer 1.22's splitmuxsrc opens every part up front,
+/// so the number of files per export must stay bounded; export longer spans in pieces.
+pub const MAX_RANGE: Duration = Duration::from_secs(24 * 3600);
+
 pub fn plan(
     catalog: &Catalog,
     camera: &str,
@@ -49,6 +53,12 @@ pub fn plan(
         return Err(ExportError::Failed(
             "the range ends before it starts".into(),
         ));
+    }
+    if to_ns - from_ns > MAX_RANGE.as_nanos() as u64 {
+        return Err(ExportError::Failed(format!(
+            "the range is longer than {} h: export it in pieces",
+            MAX_RANGE.as_secs() / 3600
+        )));
     }
     let segments = catalog.range(camera, from_ns, to_ns);
     let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
