@@ -14,7 +14,7 @@ PACKAGES="
 # The test suite also needs these (the README's test command passes --test): the package
 # test builds a bookworm root (mmdebstrap) and checks the .deb (lintian, dpkg-dev); the
 # arm64 cross build links with gcc-aarch64-linux-gnu and runs under qemu-user-static.
-TEST_PACKAGES="mmdebstrap lintian dpkg-dev fakeroot
+TEST_PACKAGES="mmdebstrap lintian dpkg-dev fakeroot unzip
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 
 want="$PACKAGES"

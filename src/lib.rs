@@ -7,6 +7,7 @@
 pub mod camera;
 pub mod cmds;
 pub mod config;
+pub mod hikvision;
 pub mod http;
 pub mod logging;
 pub mod pipelines;
