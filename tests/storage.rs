@@ -86,6 +86,29 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
     );
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
+    // A client hanging up mid-export ends that export at once; the next one works.
+    {
+        let mut s = std::net::TcpStream::connect(nvr.addr()).unwrap();
+        std::io::Write::write_all(
+            &mut s,
+            format!("GET /api/cameras/lane/export.mp4?{q} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut first = [0u8; 4096];
+        std::io::Read::read_exact(&mut s, &mut first).unwrap();
+    }
+    wait_for(Duration::from_secs(20), || {
+        nvr.log_text()
+            .contains("WARN  [nvr::http::cameras] export:")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the abandoned export did not end:\n{}", nvr.log_text()));
+    let (head, again) = http_get_raw(nvr.addr(), &format!("/api/cameras/lane/export.mp4?{q}"));
+    assert!(
+        head.starts_with("HTTP/1.1 200") && again.len() == mp4.len(),
+        "{head}"
+    );
+
     // Coverage knows the gap and why it is there.
     let (_, body) = http_get(nvr.addr(), "/api/cameras/lane/coverage");
     let cov: serde_json::Value = serde_json::from_str(&body).unwrap();

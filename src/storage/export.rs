@@ -152,7 +152,8 @@ pub fn run(plan: &Plan, output: Output) -> Result<(), ExportError> {
                     let buf = sample.buffer().ok_or(gst::FlowError::Error)?;
                     let map = buf.map_readable().map_err(|_| gst::FlowError::Error)?;
                     // Blocks while the client is slow: the export waits, memory stays flat.
-                    writer.write_all(&map).map_err(|_| gst::FlowError::Eos)?;
+                    // A client that hung up ends the export with an error on the bus.
+                    writer.write_all(&map).map_err(|_| gst::FlowError::Error)?;
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
