@@ -10,6 +10,7 @@ pub mod config;
 pub mod hikvision;
 pub mod http;
 pub mod logging;
+pub mod motion;
 pub mod pipelines;
 pub mod runtime;
 pub mod storage;
