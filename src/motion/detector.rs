@@ -274,7 +274,7 @@ impl Detector {
                 }
             }
         }
-        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        found.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
         for (_, r) in found.into_iter().take(MAX_REGIONS) {
             let _ = out.push(r);
         }
