@@ -1,4 +1,6 @@
-//! Motion detection. So far the algorithm ([`detector`]), plain Rust with no GStreamer
-//! dependency; the `nvrmotion` element and the motion branch build on it.
+//! Motion detection: the algorithm ([`detector`], plain Rust, no GStreamer) and the
+//! `nvrmotion` GStreamer element around it ([`element`]). The motion branch of the camera
+//! pipeline, events and recording modes build on these.
 
 pub mod detector;
+pub mod element;
