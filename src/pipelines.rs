@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 /// Every description nvr uses, by file name.
 const BUILT_IN: &[(&str, &str)] = &[
     (
+        "motion.pipeline",
+        include_str!("../pipelines/motion.pipeline"),
+    ),
+    (
         "record.pipeline",
         include_str!("../pipelines/record.pipeline"),
     ),
@@ -83,8 +87,12 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 4] {
+pub fn example_values() -> [(&'static str, String); 8] {
     [
+        ("decoder", "avdec_h264".into()),
+        ("decoder_props", "max-threads=1".into()),
+        ("fps", "5".into()),
+        ("width", "320".into()),
         ("latency_ms", "300".into()),
         ("segment_ns", "60500000000".into()),
         ("reserved_ns", "121000000000".into()),
@@ -125,6 +133,7 @@ mod tests {
     #[test]
     fn every_built_in_description_parses_in_gstreamer() {
         gst::init().unwrap();
+        crate::motion::element::register().unwrap();
         for name in names() {
             let d = built_in(name).unwrap();
             let text = d.render(&example_values()).unwrap();

@@ -34,6 +34,8 @@ pub struct Spec {
     pub credentials: Option<(String, String)>,
     /// Mount path, e.g. `/cam`.
     pub mount: String,
+    /// videotestsrc pattern: `ball` (motion) by default; e.g. `checkers-8` for a still scene.
+    pub pattern: String,
     /// Serve this pre-encoded H.264 Annex B file in a loop instead of encoding a pattern
     /// (benchmarks: the server then costs no encoding CPU). Paced at `fps`.
     pub file: Option<std::path::PathBuf>,
@@ -51,6 +53,7 @@ impl Default for Spec {
             kbps: 300,
             credentials: None,
             mount: "/cam".into(),
+            pattern: "ball".into(),
             file: None,
         }
     }
@@ -75,9 +78,9 @@ impl Spec {
             ""
         };
         let video = format!(
-            "videotestsrc is-live=true pattern=ball ! video/x-raw,width={},height={},framerate={}/1 \
+            "videotestsrc is-live=true pattern={} ! video/x-raw,width={},height={},framerate={}/1 \
              {overlay}! ",
-            self.width, self.height, self.fps
+            self.pattern, self.width, self.height, self.fps
         );
         let enc = match self.codec {
             Codec::H264 => format!(

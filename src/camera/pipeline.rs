@@ -27,6 +27,8 @@ pub struct Stats {
     pub media: Mutex<Media>,
     /// (path, Unix ns of the first frame) of the newest segments, for the catalog.
     pub starts: Mutex<heapless::Deque<(String, u64), 4>>,
+    /// Frames the motion detector analysed.
+    pub motion_frames: AtomicU64,
 }
 
 /// What the camera turned out to send.
@@ -38,6 +40,8 @@ pub struct Media {
     pub height: Option<i32>,
     /// `aac`, or `dropped:PCMA` when the camera's audio cannot go into MP4.
     pub audio: Option<String>,
+    /// The motion branch's decoder, when motion detection is on.
+    pub motion_decoder: Option<&'static str>,
 }
 
 /// Application message names posted on the pipeline bus for the supervisor.
@@ -140,7 +144,11 @@ pub fn build(
         }
     });
 
+    if cam.motion_fps.is_some() {
+        crate::motion::element::register().map_err(|e| format!("nvrmotion: {e}"))?;
+    }
     let ctx = LinkContext {
+        motion_fps: cam.motion_fps,
         pipeline: pipeline.downgrade(),
         mux,
         pipeline_dir: pipeline_dir.to_path_buf(),
@@ -168,6 +176,18 @@ fn reserved_index_ns(segment_ns: u64) -> u64 {
     (2 * segment_ns).max(segment_ns + 60_000_000_000)
 }
 
+/// The motion branch's decoder: the Pi's V4L2 hardware decoder when the kernel offers one
+/// (Pi 4; registered only when the device exists), else libav on one thread.
+fn motion_decoder(codec: &str) -> (&'static str, &'static str) {
+    let sw = "max-threads=1 output-corrupt=false";
+    match codec {
+        "h264" if gst::ElementFactory::find("v4l2h264dec").is_some() => ("v4l2h264dec", ""),
+        "h264" => ("avdec_h264", sw),
+        _ if gst::ElementFactory::find("v4l2h265dec").is_some() => ("v4l2h265dec", ""),
+        _ => ("avdec_h265", sw),
+    }
+}
+
 /// Running time of the sample's first buffer, which on our clock is Unix ns.
 fn first_frame_unix_ns(sample: &gst::Sample) -> Option<u64> {
     let buf = sample.buffer()?;
@@ -179,6 +199,7 @@ fn first_frame_unix_ns(sample: &gst::Sample) -> Option<u64> {
 }
 
 struct LinkContext {
+    motion_fps: Option<u32>,
     pipeline: glib::WeakRef<gst::Pipeline>,
     mux: gst::Element,
     pipeline_dir: PathBuf,
@@ -222,9 +243,37 @@ impl LinkContext {
         };
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
         let desc = pipelines::load(&self.pipeline_dir, file)?;
-        let text = desc.render(&[])?;
+        let mut text = desc.render(&[])?;
+        // The motion branch hangs off the video chain's tee, inside the same bin.
+        let motion = match (codec, self.motion_fps) {
+            (Some(codec), Some(fps)) => {
+                let (decoder, props) = motion_decoder(codec);
+                let m = pipelines::load(&self.pipeline_dir, "motion.pipeline")?;
+                text = format!(
+                    "{text} split. ! {}",
+                    m.render(&[
+                        ("decoder", decoder.into()),
+                        ("decoder_props", props.into()),
+                        ("fps", fps.to_string()),
+                        ("width", "320".into()),
+                    ])?
+                );
+                Some(decoder)
+            }
+            _ => None,
+        };
         let bin = gst::parse::bin_from_description(&text, true)
             .map_err(|e| format!("{}: {e}", desc.origin))?;
+        if let Some(decoder) = motion {
+            self.stats.media.lock().unwrap().motion_decoder = Some(decoder);
+            let stats = self.stats.clone();
+            if let Some(pad) = bin.by_name("motion").and_then(|m| m.static_pad("sink")) {
+                pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    stats.motion_frames.fetch_add(1, Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                });
+            }
+        }
         pipeline.add(&bin).map_err(|e| e.to_string())?;
         let mux_pad = self
             .mux

@@ -55,12 +55,32 @@ pub struct CameraStatus {
     pub retry_in_s: Option<f64>,
     /// Today's coverage, filled in by `/status` from the catalog.
     pub today: Option<serde_json::Value>,
+    /// Motion detection, for cameras with `motion = true`.
+    pub motion: Option<MotionStatus>,
     /// When and why the camera was not recording (the newest [`MAX_OUTAGES`]), for coverage.
     #[serde(skip)]
     pub outages: std::collections::VecDeque<Outage>,
     /// First-frame time of the segment being written.
     #[serde(skip)]
     pub open_since_ns: Option<u64>,
+}
+
+/// What the motion branch reports.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MotionStatus {
+    /// The decoder the motion branch uses (`v4l2h264dec` = the Pi's hardware decoder).
+    pub decoder: Option<&'static str>,
+    pub active: bool,
+    /// Changed fraction of the frame in the latest report.
+    pub score: f64,
+    /// When the latest motion started (RFC 3339 UTC).
+    pub last_start: Option<String>,
+    /// Motion periods started today (local day).
+    pub events_today: u64,
+    #[serde(skip)]
+    pub day: String,
+    /// Frames analysed per second over the last few seconds.
+    pub detector_fps: f64,
 }
 
 /// Outages remembered per camera (bounded memory; older gaps read "unknown").
@@ -117,6 +137,7 @@ impl CameraStatus {
             reconnects: 0,
             retry_in_s: None,
             today: None,
+            motion: None,
             outages: Default::default(),
             open_since_ns: None,
         }

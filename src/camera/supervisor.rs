@@ -67,11 +67,11 @@ pub struct Shared {
 }
 
 pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
-    let status = Arc::new(Mutex::new(CameraStatus::new(
-        &config.name,
-        &config.url,
-        config.enabled,
-    )));
+    let mut initial = CameraStatus::new(&config.name, &config.url, config.enabled);
+    if config.motion_fps.is_some() {
+        initial.motion = Some(Default::default());
+    }
+    let status = Arc::new(Mutex::new(initial));
     let (tx, rx) = smol::channel::bounded(4);
     let heartbeat = Arc::new(AtomicU64::new(0));
     let seed = config
@@ -118,8 +118,9 @@ struct Supervisor {
     heartbeat: Arc<AtomicU64>,
     commands: Receiver<Command>,
     backoff: Backoff,
-    /// (monotonic time, bytes received) samples for the bitrate over the last few seconds.
-    bitrate: heapless::Deque<(Duration, u64), 8>,
+    /// (monotonic time, bytes received, frames analysed for motion) samples, for the bitrate
+    /// and the detector's frame rate over the last few seconds.
+    bitrate: heapless::Deque<(Duration, u64, u64), 8>,
     /// The current pipeline's counters, while there is one.
     stats: Option<Arc<super::pipeline::Stats>>,
     /// "Disk full" is logged once per episode, not per retry.
@@ -350,6 +351,10 @@ impl Supervisor {
             MessageView::Element(el) => {
                 let s = el.structure()?;
                 match s.name().as_str() {
+                    crate::motion::element::MESSAGE => {
+                        self.on_motion(s);
+                        None
+                    }
                     "GstRTSPSrcTimeout" => Some(Outcome::Retry(
                         "camera stopped sending (RTCP timeout)".into(),
                     )),
@@ -375,6 +380,26 @@ impl Supervisor {
             }
             _ => None,
         }
+    }
+
+    fn on_motion(&mut self, s: &gst::StructureRef) {
+        let active = s.get::<bool>("active").unwrap_or(false);
+        let score = s.get::<f64>("score").unwrap_or(0.0);
+        let mut st = self.status.lock().unwrap();
+        let Some(m) = st.motion.as_mut() else { return };
+        let now = unix_now_ns();
+        let today = crate::time::LocalTime::from_unix((now / 1_000_000_000) as i64).date();
+        if m.day != today {
+            m.day = today;
+            m.events_today = 0;
+        }
+        if active && !m.active {
+            m.last_start = Some(rfc3339_utc_ns(now));
+            m.events_today += 1;
+            log::debug!("camera {}: motion (score {score:.3})", self.config.name);
+        }
+        m.active = active;
+        m.score = score;
     }
 
     fn on_segment_closed(&mut self, s: &gst::StructureRef) {
@@ -500,15 +525,17 @@ impl Supervisor {
 
     fn sample_stats(&mut self, rec: &RecordingPipeline, now: Duration) {
         let bytes = rec.stats.bytes.load(Ordering::Relaxed);
+        let frames = rec.stats.motion_frames.load(Ordering::Relaxed);
         if self.bitrate.is_full() {
             self.bitrate.pop_front();
         }
-        let _ = self.bitrate.push_back((now, bytes));
-        let bps = match (self.bitrate.front(), self.bitrate.back()) {
-            (Some(&(t0, b0)), Some(&(t1, b1))) if t1 > t0 && b1 >= b0 => {
-                ((b1 - b0) as f64 * 8.0 / (t1 - t0).as_secs_f64()) as u64
+        let _ = self.bitrate.push_back((now, bytes, frames));
+        let (bps, fps) = match (self.bitrate.front(), self.bitrate.back()) {
+            (Some(&(t0, b0, f0)), Some(&(t1, b1, f1))) if t1 > t0 && b1 >= b0 && f1 >= f0 => {
+                let dt = (t1 - t0).as_secs_f64();
+                (((b1 - b0) as f64 * 8.0 / dt) as u64, (f1 - f0) as f64 / dt)
             }
-            _ => 0,
+            _ => (0, 0.0),
         };
         let media = rec.stats.media.lock().unwrap().clone();
         let mut st = self.status.lock().unwrap();
@@ -517,6 +544,10 @@ impl Supervisor {
         st.width = media.width.or(st.width);
         st.height = media.height.or(st.height);
         st.audio = media.audio.or(st.audio.take());
+        if let Some(m) = st.motion.as_mut() {
+            m.detector_fps = (fps * 10.0).round() / 10.0;
+            m.decoder = media.motion_decoder.or(m.decoder);
+        }
     }
 
     fn set_state(&mut self, state: State, reason: Option<String>) {

@@ -27,6 +27,7 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("appsink", "gstreamer1.0-plugins-base"),
     ("avdec_h264", "gstreamer1.0-libav"),
     ("avdec_h265", "gstreamer1.0-libav"),
+    ("videorate", "gstreamer1.0-plugins-base"),
     ("tee", "libgstreamer1.0-0"),
     ("queue", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),
@@ -40,6 +41,10 @@ pub fn main(config_path: &Path) -> ExitCode {
     };
     if let Err(e) = gst::init() {
         eprintln!("nvr: cannot initialize GStreamer: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = crate::motion::element::register() {
+        eprintln!("nvr: cannot register the nvrmotion element: {e}");
         return ExitCode::FAILURE;
     }
     let mut ok = true;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 pub const USAGE: &str = "nvr testcam [--port N] [--codec h264|h265] [--audio aac|pcma] \
 [--user U --password P] [--size WxH] [--fps N] [--gop FRAMES] [--kbps N] [--mount /path] \
+[--pattern ball|checkers-8|… (videotestsrc)] \
 [--file CLIP.h264 (serve a pre-encoded H.264 file in a loop, no encoding)]";
 
 pub fn main(args: &[String]) -> ExitCode {
@@ -94,6 +95,7 @@ fn parse(args: &[String]) -> Result<(Spec, u16), String> {
             "--gop" => spec.gop = num(value()?)?,
             "--kbps" => spec.kbps = num(value()?)?,
             "--mount" => spec.mount = value()?,
+            "--pattern" => spec.pattern = value()?,
             "--file" => spec.file = Some(value()?.into()),
             other => return Err(format!("unknown option {other}")),
         }

@@ -64,6 +64,8 @@ pub struct CameraConfig {
     pub stall_seconds: u32,
     /// This camera's retention overrides (see [`crate::storage::retention`]).
     pub retention: crate::storage::retention::Limits,
+    /// Motion detection on a decoded branch of the stream, at this many frames per second.
+    pub motion_fps: Option<u32>,
 }
 
 /// A password. Never printed: `Debug` shows `***`; use [`Secret::expose`] only to hand it
@@ -157,6 +159,8 @@ struct RawCamera {
     max_age_days: Option<Spanned<i64>>,
     motion_max_age_days: Option<Spanned<i64>>,
     max_bytes: Option<Spanned<toml::Value>>,
+    motion: Option<bool>,
+    motion_fps: Option<Spanned<i64>>,
 }
 
 impl Config {
@@ -488,6 +492,9 @@ impl Validator<'_> {
         let stall_seconds = self
             .seconds(raw.stall_seconds.as_ref(), &key("stall_seconds"), 2..=600)
             .unwrap_or(DEFAULT_STALL_SECONDS);
+        let motion_fps = self
+            .seconds(raw.motion_fps.as_ref(), &key("motion_fps"), 1..=30)
+            .unwrap_or(5);
         let retention = crate::storage::retention::Limits {
             max_age: self.days(raw.max_age_days.as_ref(), &key("max_age_days")),
             motion_max_age: self.days(
@@ -523,6 +530,7 @@ impl Validator<'_> {
             latency_ms,
             stall_seconds,
             retention,
+            motion_fps: raw.motion.unwrap_or(false).then_some(motion_fps),
         })
     }
 
