@@ -81,6 +81,10 @@ pub struct MotionStatus {
     pub day: String,
     /// Frames analysed per second over the last few seconds.
     pub detector_fps: f64,
+    /// The event under way, if any.
+    pub current_event: Option<u64>,
+    /// The newest closed event: id, start, end, peak_score.
+    pub last_event: Option<serde_json::Value>,
 }
 
 /// Outages remembered per camera (bounded memory; older gaps read "unknown").

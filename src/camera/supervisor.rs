@@ -63,6 +63,8 @@ pub struct Shared {
     pub retention_now: Sender<()>,
     /// Makes each finished segment's preview and thumbnail, at low priority.
     pub previews: Option<crate::storage::previews::Previews>,
+    /// Closed motion events of every camera.
+    pub events: Mutex<crate::motion::events::EventLog>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -88,6 +90,10 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
         bitrate: heapless::Deque::new(),
         stats: None,
         disk_full_logged: false,
+        tracker: config
+            .motion_fps
+            .map(|_| crate::motion::events::Tracker::new(&config.name, Default::default())),
+        last_event_end_ns: 0,
     };
     let task = smol::spawn(sup.run());
     CameraHandle {
@@ -125,6 +131,10 @@ struct Supervisor {
     stats: Option<Arc<super::pipeline::Stats>>,
     /// "Disk full" is logged once per episode, not per retry.
     disk_full_logged: bool,
+    /// Motion events, for cameras with motion detection.
+    tracker: Option<crate::motion::events::Tracker>,
+    /// End of the newest closed event (segments before it may hold motion).
+    last_event_end_ns: u64,
 }
 
 impl Supervisor {
@@ -280,6 +290,10 @@ impl Supervisor {
                     let last = rec.stats.last_video_ns.load(Ordering::Relaxed);
                     let last = (last != 0).then(|| Duration::from_nanos(last));
                     self.sample_stats(rec, clock.now());
+                    if let Some(change) = self.tracker.as_mut().and_then(|t| t.tick(unix_now_ns()))
+                    {
+                        self.on_event(change);
+                    }
                     let current = self.status.lock().unwrap().current_segment.clone();
                     let last_disk = disk.observe(current.as_deref(), clock.now());
                     match health.tick(clock.now(), last, last_disk) {
@@ -287,6 +301,9 @@ impl Supervisor {
                         Verdict::Recording { first: true } => {
                             log::info!("camera {}: recording", self.config.name);
                             self.set_state(State::Recording, None);
+                            if let Some(t) = self.tracker.as_mut() {
+                                t.connected(unix_now_ns());
+                            }
                         }
                         Verdict::Recording { first: false } => {}
                         Verdict::Healthy => self.backoff.reset(),
@@ -385,6 +402,22 @@ impl Supervisor {
     fn on_motion(&mut self, s: &gst::StructureRef) {
         let active = s.get::<bool>("active").unwrap_or(false);
         let score = s.get::<f64>("score").unwrap_or(0.0);
+        let mut boxes = crate::motion::events::Boxes::new();
+        if let Ok(list) = s.get::<gst::Array>("boxes") {
+            for b in list.iter().filter_map(|v| v.get::<gst::Structure>().ok()) {
+                let f = |k: &str| b.get::<f64>(k).unwrap_or(0.0) as f32;
+                let _ = boxes.push([f("x"), f("y"), f("w"), f("h")]);
+            }
+        }
+        let shared = self.shared.clone();
+        let change = self.tracker.as_mut().and_then(|t| {
+            t.report(unix_now_ns(), active, score as f32, &boxes, || {
+                shared.events.lock().unwrap().next_id()
+            })
+        });
+        if let Some(change) = change {
+            self.on_event(change);
+        }
         let mut st = self.status.lock().unwrap();
         let Some(m) = st.motion.as_mut() else { return };
         let now = unix_now_ns();
@@ -400,6 +433,40 @@ impl Supervisor {
         }
         m.active = active;
         m.score = score;
+    }
+
+    fn on_event(&mut self, change: crate::motion::events::Change) {
+        use crate::motion::events::Change;
+        let mut st = self.status.lock().unwrap();
+        let Some(m) = st.motion.as_mut() else { return };
+        match change {
+            Change::Started(e) => {
+                log::info!("camera {}: motion event {} started", self.config.name, e.id);
+                m.current_event = Some(e.id);
+            }
+            Change::Ended(e) => {
+                let end = e.end_ns.unwrap_or(e.start_ns);
+                log::info!(
+                    "camera {}: motion event {} ended ({:.1} s, peak {:.3})",
+                    self.config.name,
+                    e.id,
+                    (end - e.start_ns) as f64 / 1e9,
+                    e.peak_score
+                );
+                m.current_event = None;
+                m.last_event = Some(serde_json::json!({
+                    "id": e.id,
+                    "start": rfc3339_utc_ns(e.start_ns),
+                    "end": rfc3339_utc_ns(end),
+                    "peak_score": e.peak_score,
+                }));
+                drop(st);
+                self.last_event_end_ns = self.last_event_end_ns.max(end);
+                if let Err(err) = self.shared.events.lock().unwrap().record(e) {
+                    log::error!("events: cannot record: {err}");
+                }
+            }
+        }
     }
 
     fn on_segment_closed(&mut self, s: &gst::StructureRef) {
@@ -436,6 +503,9 @@ impl Supervisor {
             .as_ref()
             .and_then(|st| st.media.lock().unwrap().codec)
             .unwrap_or("");
+        // Motion during the segment: an event is open, or one ended after it began.
+        let has_motion = self.tracker.as_ref().is_some_and(|t| t.current().is_some())
+            || self.last_event_end_ns > start_ns;
         if let Ok(name) = SegmentName::try_from(rel.as_str()) {
             let segment = Segment {
                 name,
@@ -443,7 +513,7 @@ impl Supervisor {
                 duration_ms: duration.as_millis() as u32,
                 bytes,
                 codec: heapless::String::try_from(codec).unwrap_or_default(),
-                has_motion: false,
+                has_motion,
                 source: Source::Recorded,
             };
             if let Err(e) = self
@@ -513,6 +583,9 @@ impl Supervisor {
             if let gst::MessageView::Element(_) = msg.view() {
                 self.on_message(&msg);
             }
+        }
+        if let Some(change) = self.tracker.as_mut().and_then(|t| t.close(unix_now_ns())) {
+            self.on_event(change);
         }
         let p = rec.pipeline.clone();
         let _ = smol::unblock(move || p.set_state(gst::State::Null)).await;

@@ -4,6 +4,7 @@
 //! state the supervisors publish; a slow client cannot delay recording.
 
 mod cameras;
+mod events;
 mod status;
 
 use crate::runtime::Board;
@@ -61,6 +62,7 @@ fn route(req: tiny_http::Request, board: &Board) {
     }
     let response = match (req.method(), path.as_str()) {
         (tiny_http::Method::Get, "/status") => status::get(board),
+        (tiny_http::Method::Get, "/api/events") => events::get(board, query),
         (tiny_http::Method::Get, "/") => text(
             200,
             "nvr: see /status for camera and storage health (JSON)\n",

@@ -4,3 +4,4 @@
 
 pub mod detector;
 pub mod element;
+pub mod events;

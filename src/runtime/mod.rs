@@ -283,6 +283,7 @@ fn prepare_storage(
         catalog: Mutex::new(catalog),
         counters: Mutex::new(storage::Counters::default()),
         retention_now,
+        events: Mutex::new(crate::motion::events::EventLog::open(root)),
         previews: storage::previews::Previews::start()
             .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))
             .ok(),
