@@ -86,3 +86,89 @@ fn motion_is_seen_on_a_moving_scene_and_not_on_a_still_one_while_recording_goes_
         }
     }
 }
+
+/// Mode `motion`: the kept footage covers each event with its pre- and post-roll, and the
+/// quiet time outside the padding is deleted (once it can no longer become pre-roll).
+#[test]
+fn motion_mode_keeps_the_event_with_its_pre_roll_and_drops_the_quiet_time() {
+    let dir = TempDir::new("motion-mode");
+    let storage = dir.path().join("rec");
+    let clip = dir.path().join("clip.h264");
+    still_then_motion_clip(&clip, 200, 40); // 20 s quiet, 4 s of motion, looped
+    let cam = Camera::start(&["--file", clip.to_str().unwrap(), "--fps", "10"]);
+    let cfg = format!(
+        "{}[retention]\ncheck_seconds = 1\nkeep_free_bytes = 0\n",
+        config(
+            &storage,
+            2,
+            &camera_table(
+                "yard",
+                &cam.url,
+                "mode = \"motion\"\npre_seconds = 2\npost_seconds = 2"
+            ),
+        )
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    assert_eq!(nvr.camera("yard").unwrap()["mode"], "motion");
+    let s = 1_000_000_000u64;
+    // The first event, closed, and then enough quiet after it for retention to judge.
+    let event = wait_for(Duration::from_secs(90), || {
+        let (_, body) = http_get(nvr.addr(), "/api/events?camera=yard");
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let e = v["events"].as_array()?.first()?.clone();
+        let end = e["end_ns"].as_u64()?;
+        (nvr::time::unix_now_ns() > end + 2 * s + 8 * s).then_some(e)
+    })
+    .unwrap_or_else(|| panic!("no event: {}\n{}", nvr.status(), nvr.log_text()));
+    let (start, end) = (
+        event["start_ns"].as_u64().unwrap(),
+        event["end_ns"].as_u64().unwrap(),
+    );
+    // Let a retention pass run over the state we judge.
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/segments");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let segs: Vec<(u64, u64)> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let a = x["start_ns"].as_u64().unwrap();
+            (a, a + (x["duration_s"].as_f64().unwrap() * 1e9) as u64)
+        })
+        .collect();
+    let now = nvr::time::unix_now_ns();
+    // Pre-roll is really there: a kept segment covers 2 s before the event's start.
+    assert!(
+        segs.iter()
+            .any(|&(a, b)| a <= start - 2 * s && b > start - 2 * s),
+        "no pre-roll for the event at {start}: {segs:?}"
+    );
+    // The event itself is covered to its end plus post-roll.
+    assert!(
+        segs.iter().any(|&(a, b)| a < end && b >= end),
+        "event end not kept: {segs:?}"
+    );
+    // Nothing kept lies wholly in quiet time: before the padded event, or after it and
+    // older than the pre-roll window (it could still become the next event's pre-roll).
+    // The next motion is at least 10 s away (20 s of quiet per cycle), so none is open.
+    assert!(nvr.camera("yard").unwrap()["motion"]["current_event"].is_null());
+    for &(a, b) in &segs {
+        let in_padding = b > start - 2 * s && a < end + 2 * s;
+        let recent = b + 2 * s > now;
+        assert!(
+            in_padding || recent,
+            "quiet footage kept: {a}..{b} (event {start}..{end}, now {now})"
+        );
+    }
+    let status = nvr.status();
+    assert!(
+        status["storage"]["counters"]["deleted_by_reason"]["mode"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{status}"
+    );
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/coverage");
+    assert!(body.contains("motion mode: not kept"), "{body}");
+}

@@ -33,6 +33,8 @@ pub struct CameraStatus {
     pub name: String,
     pub url: String,
     pub enabled: bool,
+    /// Recording mode: `continuous`, `motion`, `schedule` or `off`.
+    pub mode: &'static str,
     pub state: State,
     /// Why the camera is retrying or failed.
     pub reason: Option<String>,
@@ -83,6 +85,8 @@ pub struct MotionStatus {
     pub detector_fps: f64,
     /// The event under way, if any.
     pub current_event: Option<u64>,
+    #[serde(skip)]
+    pub current_event_start_ns: Option<u64>,
     /// The newest closed event: id, start, end, peak_score.
     pub last_event: Option<serde_json::Value>,
 }
@@ -125,6 +129,7 @@ impl CameraStatus {
             name: name.into(),
             url: url.into(),
             enabled,
+            mode: "continuous",
             state: State::Connecting,
             reason: None,
             since: crate::time::rfc3339_utc_ns(crate::time::unix_now_ns()),

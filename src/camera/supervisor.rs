@@ -73,6 +73,7 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
     if config.motion_fps.is_some() {
         initial.motion = Some(Default::default());
     }
+    initial.mode = config.mode.name();
     let status = Arc::new(Mutex::new(initial));
     let (tx, rx) = smol::channel::bounded(4);
     let heartbeat = Arc::new(AtomicU64::new(0));
@@ -140,8 +141,12 @@ struct Supervisor {
 impl Supervisor {
     async fn run(mut self) {
         let name = self.config.name.clone();
-        if !self.config.enabled {
-            self.set_state(State::Disabled, None);
+        let off = self.config.mode == crate::motion::modes::Mode::Off;
+        if !self.config.enabled || off {
+            self.set_state(
+                State::Disabled,
+                off.then(|| "recording mode is off".to_string()),
+            );
             while !self.wait_or_stop(Duration::from_secs(3600)).await {}
             return;
         }
@@ -443,6 +448,7 @@ impl Supervisor {
             Change::Started(e) => {
                 log::info!("camera {}: motion event {} started", self.config.name, e.id);
                 m.current_event = Some(e.id);
+                m.current_event_start_ns = Some(e.start_ns);
             }
             Change::Ended(e) => {
                 let end = e.end_ns.unwrap_or(e.start_ns);
@@ -454,6 +460,7 @@ impl Supervisor {
                     e.peak_score
                 );
                 m.current_event = None;
+                m.current_event_start_ns = None;
                 m.last_event = Some(serde_json::json!({
                     "id": e.id,
                     "start": rfc3339_utc_ns(e.start_ns),

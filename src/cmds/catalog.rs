@@ -44,13 +44,20 @@ pub fn main(config_path: &Path) -> ExitCode {
     }
     let t = Instant::now();
     let none = Default::default();
+    let now_ns = unix_now_ns();
+    let log = crate::motion::events::EventLog::open(root);
+    let events = retention::mode_events(&config.retention, &log, &none);
+    let needed = |cam: &str, seg: &crate::storage::catalog::Segment| {
+        retention::needed_by_mode(&config.retention, &events, now_ns, cam, seg)
+    };
     let plan = retention::plan(
         &catalog.view(),
         &config.retention,
         &Situation {
-            now_ns: unix_now_ns(),
+            now_ns,
             free_bytes: crate::storage::free_bytes(root).unwrap_or(u64::MAX),
             in_flight: &none,
+            needed: &needed,
         },
     );
     let plan_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -66,6 +66,11 @@ pub struct CameraConfig {
     pub retention: crate::storage::retention::Limits,
     /// Motion detection on a decoded branch of the stream, at this many frames per second.
     pub motion_fps: Option<u32>,
+    /// What footage to keep (see [`crate::motion::modes`]).
+    pub mode: crate::motion::modes::Mode,
+    /// Footage kept before and after a motion event in `motion`/`schedule` modes.
+    pub pre_seconds: u32,
+    pub post_seconds: u32,
 }
 
 /// A password. Never printed: `Debug` shows `***`; use [`Secret::expose`] only to hand it
@@ -114,6 +119,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRetention {
+    check_seconds: Option<Spanned<i64>>,
     max_age_days: Option<Spanned<i64>>,
     motion_max_age_days: Option<Spanned<i64>>,
     max_bytes: Option<Spanned<toml::Value>>,
@@ -161,6 +167,10 @@ struct RawCamera {
     max_bytes: Option<Spanned<toml::Value>>,
     motion: Option<bool>,
     motion_fps: Option<Spanned<i64>>,
+    mode: Option<Spanned<String>>,
+    schedule: Option<Spanned<Vec<String>>>,
+    pre_seconds: Option<Spanned<i64>>,
+    post_seconds: Option<Spanned<i64>>,
 }
 
 impl Config {
@@ -354,6 +364,21 @@ impl Validator<'_> {
             .iter()
             .map(|c: &CameraConfig| (c.name.to_string(), c.retention))
             .collect();
+        retention.modes = cameras
+            .iter()
+            .filter(|c| c.mode != crate::motion::modes::Mode::Continuous)
+            .map(|c: &CameraConfig| {
+                (
+                    c.name.to_string(),
+                    crate::storage::retention::ModeKeep {
+                        mode: c.mode.clone(),
+                        motion: c.motion_fps.is_some(),
+                        pre_ns: u64::from(c.pre_seconds) * 1_000_000_000,
+                        post_ns: u64::from(c.post_seconds) * 1_000_000_000,
+                    },
+                )
+            })
+            .collect();
         Config {
             file: file.map(Path::to_path_buf),
             storage: Storage {
@@ -370,6 +395,7 @@ impl Validator<'_> {
 
     fn retention(&mut self, raw: Option<RawRetention>) -> crate::storage::retention::Policy {
         let raw = raw.unwrap_or(RawRetention {
+            check_seconds: None,
             max_age_days: None,
             motion_max_age_days: None,
             max_bytes: None,
@@ -393,6 +419,15 @@ impl Validator<'_> {
             },
             keep_free_bytes: keep_free,
             cameras: Default::default(),
+            check_every: std::time::Duration::from_secs(u64::from(
+                self.seconds(
+                    raw.check_seconds.as_ref(),
+                    "retention.check_seconds",
+                    1..=3600,
+                )
+                .unwrap_or(60),
+            )),
+            modes: Default::default(),
         }
     }
 
@@ -495,6 +530,52 @@ impl Validator<'_> {
         let motion_fps = self
             .seconds(raw.motion_fps.as_ref(), &key("motion_fps"), 1..=30)
             .unwrap_or(5);
+        let pre_seconds = self
+            .seconds(raw.pre_seconds.as_ref(), &key("pre_seconds"), 0..=600)
+            .unwrap_or(5);
+        let post_seconds = self
+            .seconds(raw.post_seconds.as_ref(), &key("post_seconds"), 0..=600)
+            .unwrap_or(5);
+        let schedule: Vec<crate::motion::modes::Window> = match &raw.schedule {
+            Some(list) => list
+                .get_ref()
+                .iter()
+                .filter_map(|w| match crate::motion::modes::parse_window(w) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        self.err(Some(list.span()), key("schedule"), e);
+                        None
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        use crate::motion::modes::Mode;
+        let mode = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+            None | Some(("continuous", _)) => Mode::Continuous,
+            Some(("motion", _)) => Mode::Motion,
+            Some(("off", _)) => Mode::Off,
+            Some(("schedule", span)) => {
+                if schedule.is_empty() && raw.schedule.is_none() {
+                    self.err(
+                        Some(span),
+                        key("mode"),
+                        "\"schedule\" needs schedule = [\"mon-fri 08:00-20:00\", ...]".into(),
+                    );
+                }
+                Mode::Schedule(schedule)
+            }
+            Some((other, span)) => {
+                self.err(
+                    Some(span),
+                    key("mode"),
+                    format!("{other:?} is not a mode (continuous, motion, schedule, off)"),
+                );
+                Mode::Continuous
+            }
+        };
+        // Motion mode needs the detector, so it switches it on.
+        let motion_on = raw.motion.unwrap_or(false) || mode == Mode::Motion;
         let retention = crate::storage::retention::Limits {
             max_age: self.days(raw.max_age_days.as_ref(), &key("max_age_days")),
             motion_max_age: self.days(
@@ -530,7 +611,10 @@ impl Validator<'_> {
             latency_ms,
             stall_seconds,
             retention,
-            motion_fps: raw.motion.unwrap_or(false).then_some(motion_fps),
+            motion_fps: motion_on.then_some(motion_fps),
+            mode,
+            pre_seconds,
+            post_seconds,
         })
     }
 

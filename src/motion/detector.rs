@@ -1,7 +1,10 @@
 //! The motion detector: plain Rust over a luma plane, no GStreamer.
 //!
 //! Per frame: downscale early (box average into a small fixed grid), 3×3 blur, difference
-//! against a running background, threshold, one dilation, connected regions, area filter.
+//! against a running background *and* against the previous frame, threshold, one dilation,
+//! connected regions, area filter. Requiring both differences removes ghosts: where an
+//! object left (or a still scene snaps back), the background lags for many seconds, but
+//! nothing changes from one frame to the next.
 //! A sudden global change (lights, IR switch) puts it into *calibration*: the background
 //! adapts fast and nothing is reported until the scene is stable again. Every buffer is
 //! allocated once in [`Detector::new`]; a frame allocates nothing.
@@ -68,8 +71,12 @@ pub struct Detector {
     h: usize,
     small: Vec<f32>,
     blurred: Vec<f32>,
+    previous: Vec<f32>,
     background: Vec<f32>,
+    /// Off the background and moving: where regions start.
     changed: Vec<bool>,
+    /// Off the background: what regions grow over.
+    off_bg: Vec<bool>,
     grown: Vec<bool>,
     /// Pixels to ignore (motion zones are the complement).
     masked: Vec<bool>,
@@ -91,8 +98,10 @@ impl Detector {
             h,
             small: vec![0.0; n],
             blurred: vec![0.0; n],
+            previous: vec![0.0; n],
             background: vec![0.0; n],
             changed: vec![false; n],
+            off_bg: vec![false; n],
             grown: vec![false; n],
             masked: vec![false; n],
             labels: vec![0; n],
@@ -122,19 +131,28 @@ impl Detector {
         self.frames += 1;
         if self.frames == 1 {
             self.background.copy_from_slice(&self.blurred);
+            self.previous.copy_from_slice(&self.blurred);
         }
         let thr = f32::from(self.s.threshold);
-        let (mut count, mut considered) = (0usize, 0usize);
+        // Motion: away from the background and moving now (half the threshold: between two
+        // frames at 5 fps an edge moves less than it differs from an empty background).
+        let (mut count, mut off_background, mut considered) = (0usize, 0usize, 0usize);
         for i in 0..self.blurred.len() {
-            let c = !self.masked[i] && (self.blurred[i] - self.background[i]).abs() > thr;
-            self.changed[i] = c;
-            count += usize::from(c);
+            let bg = !self.masked[i] && (self.blurred[i] - self.background[i]).abs() > thr;
+            let moving = (self.blurred[i] - self.previous[i]).abs() > thr * 0.5;
+            self.changed[i] = bg && moving;
+            self.off_bg[i] = bg;
+            count += usize::from(bg && moving);
+            off_background += usize::from(bg);
             considered += usize::from(!self.masked[i]);
         }
+        self.previous.copy_from_slice(&self.blurred);
         let score = count as f32 / considered.max(1) as f32;
+        // Lights on/off or an IR switch: most of the frame is off the background at once.
+        let global = off_background as f32 / considered.max(1) as f32;
         if score > self.s.global_change {
             self.calibrating = true;
-        } else if self.calibrating && score < 0.05 {
+        } else if self.calibrating && global < 0.05 {
             self.calibrating = false;
         }
         let alpha = if self.calibrating {
@@ -210,7 +228,7 @@ impl Detector {
                 let mut any = false;
                 for dy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
                     for dx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                        any |= self.changed[dy * w + dx];
+                        any |= self.off_bg[dy * w + dx];
                     }
                 }
                 self.grown[y * w + x] = any;
@@ -218,8 +236,10 @@ impl Detector {
         }
     }
 
-    /// Connected regions of the dilated mask (4-neighbour flood fill with a reused stack),
-    /// the largest [`MAX_REGIONS`] above the minimum area.
+    /// Regions: seeded where pixels move, grown (4-neighbour flood fill with a reused stack)
+    /// over everything connected that is off the background (dilated), so a moving object is
+    /// reported whole and a ghost, which moves nowhere, not at all. The largest
+    /// [`MAX_REGIONS`] above the minimum area.
     fn regions(&mut self, out: &mut heapless::Vec<Region, MAX_REGIONS>) {
         let (w, h) = (self.w, self.h);
         self.labels.fill(0);
@@ -227,7 +247,7 @@ impl Detector {
         let mut found: heapless::Vec<(usize, Region), 64> = heapless::Vec::new();
         let mut label = 0u32;
         for start in 0..w * h {
-            if !self.grown[start] || self.labels[start] != 0 {
+            if !self.changed[start] || self.labels[start] != 0 {
                 continue;
             }
             label += 1;

@@ -5,3 +5,4 @@
 pub mod detector;
 pub mod element;
 pub mod events;
+pub mod modes;

@@ -20,8 +20,6 @@ use std::time::{Duration, Instant};
 /// Longest a shutdown waits for cameras to finalize their segments (systemd allows more;
 /// the contract is "exit within 5 s").
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(4500);
-/// How often retention runs when nothing asks for it sooner.
-const RETENTION_PERIOD: Duration = Duration::from_secs(60);
 
 /// What the HTTP server reads: published by the runtime, updated by supervisors.
 pub struct Board {
@@ -47,23 +45,35 @@ impl Board {
         let now = crate::time::unix_now_ns();
         let to = next_midnight.min(now).max(from);
         let segments = self.shared.catalog.lock().unwrap().range(camera, from, to);
-        let (outages, open_since_ns): (Vec<storage::coverage::Outage>, Option<u64>) = self
-            .cameras()
-            .iter()
-            .find_map(|c| {
-                let st = c.lock().unwrap();
-                (st.name == camera)
-                    .then(|| (st.outages.iter().cloned().collect(), st.open_since_ns))
-            })
-            .unwrap_or_default();
-        Ok(storage::coverage::compute(&storage::coverage::Inputs {
+        let (outages, open_since_ns, mode): (Vec<storage::coverage::Outage>, Option<u64>, &str) =
+            self.cameras()
+                .iter()
+                .find_map(|c| {
+                    let st = c.lock().unwrap();
+                    (st.name == camera).then(|| {
+                        (
+                            st.outages.iter().cloned().collect(),
+                            st.open_since_ns,
+                            st.mode,
+                        )
+                    })
+                })
+                .unwrap_or((Vec::new(), None, "continuous"));
+        let mut cov = storage::coverage::compute(&storage::coverage::Inputs {
             from_ns: from,
             to_ns: to,
             segments: &segments,
             open_since_ns,
             outages: &outages,
             started_ns: self.started_unix_ns,
-        }))
+        });
+        // Footage a mode did not keep is a gap by design, not a mystery.
+        if mode == "motion" || mode == "schedule" {
+            for g in cov.gaps.iter_mut().filter(|g| g.reason == "unknown") {
+                g.reason = format!("{mode} mode: not kept (no motion or outside the schedule)");
+            }
+        }
+        Ok(cov)
     }
 }
 
@@ -291,7 +301,7 @@ fn prepare_storage(
     })
 }
 
-/// Long-lived: runs a retention pass every [`RETENTION_PERIOD`], and at once when asked
+/// Long-lived: runs a retention pass every `[retention] check_seconds`, and at once when asked
 /// (disk full, configuration change). The pass itself runs on a blocking thread.
 async fn retention_loop(
     board: Arc<Board>,
@@ -302,10 +312,11 @@ async fn retention_loop(
     loop {
         let b = board.clone();
         let p = policy.lock().unwrap().clone();
+        let every = p.check_every;
         below_floor = smol::unblock(move || retention_pass(&b, &p, below_floor)).await;
         smol::future::or(
             async {
-                smol::Timer::after(RETENTION_PERIOD).await;
+                smol::Timer::after(every).await;
             },
             async {
                 let _ = now.recv().await;
@@ -340,12 +351,26 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
         );
         shared.counters.lock().unwrap().disk_full_episodes += 1;
     }
+    let now_ns = crate::time::unix_now_ns();
+    let open: BTreeMap<String, u64> = board
+        .cameras()
+        .iter()
+        .filter_map(|c| {
+            let st = c.lock().unwrap();
+            Some((st.name.clone(), st.motion.as_ref()?.current_event_start_ns?))
+        })
+        .collect();
+    let events = storage::retention::mode_events(policy, &shared.events.lock().unwrap(), &open);
+    let needed = |cam: &str, seg: &storage::catalog::Segment| {
+        storage::retention::needed_by_mode(policy, &events, now_ns, cam, seg)
+    };
     let planned = {
         let cat = shared.catalog.lock().unwrap();
         let situation = Situation {
-            now_ns: crate::time::unix_now_ns(),
+            now_ns,
             free_bytes: free,
             in_flight: &in_flight,
+            needed: &needed,
         };
         plan(&cat.view(), policy, &situation)
     };

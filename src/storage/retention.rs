@@ -25,7 +25,7 @@ pub struct Limits {
     pub max_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// Defaults for every camera, and `max_bytes` here is the total over all cameras.
     pub global: Limits,
@@ -33,10 +33,37 @@ pub struct Policy {
     /// Per-camera overrides (fields left `None` fall back to `global`, except `max_bytes`,
     /// which is the camera's own cap).
     pub cameras: BTreeMap<String, Limits>,
+    /// How often a pass runs when nothing asks for one sooner.
+    pub check_every: Duration,
+    /// Cameras whose recording mode keeps less than everything.
+    pub modes: BTreeMap<String, ModeKeep>,
+}
+
+/// A camera's recording mode, as retention applies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeKeep {
+    pub mode: crate::motion::modes::Mode,
+    pub motion: bool,
+    pub pre_ns: u64,
+    pub post_ns: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            global: Limits::default(),
+            keep_free_bytes: None,
+            cameras: BTreeMap::new(),
+            check_every: Duration::from_secs(60),
+            modes: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
+    /// Not needed by the camera's recording mode (motion-only, schedule).
+    Mode,
     Age,
     CameraSize,
     TotalSize,
@@ -46,6 +73,7 @@ pub enum Reason {
 impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::Mode => "mode",
             Reason::Age => "age",
             Reason::CameraSize => "camera_size",
             Reason::TotalSize => "total_size",
@@ -67,6 +95,8 @@ pub struct Situation<'a> {
     pub free_bytes: u64,
     /// Bytes of segments being written, per camera.
     pub in_flight: &'a BTreeMap<String, u64>,
+    /// Whether a camera's recording mode still needs a segment.
+    pub needed: &'a dyn Fn(&str, &Segment) -> bool,
 }
 
 /// Plans deletions for `segments` (camera → segments oldest first).
@@ -82,6 +112,10 @@ pub fn plan(
         let limits = effective(policy, camera);
         let q = left.entry(camera.as_str()).or_default();
         for &s in segs {
+            if !(now.needed)(camera, s) {
+                out.push(deletion(camera, s, Reason::Mode));
+                continue;
+            }
             let max_age = if s.has_motion {
                 limits.motion_max_age.or(limits.max_age)
             } else {
@@ -139,6 +173,56 @@ pub fn plan(
         out.push(deletion(camera, s, reason));
     }
     out
+}
+
+/// The events each mode camera has: closed ones from the log plus the open one, if any.
+pub fn mode_events(
+    policy: &Policy,
+    log: &crate::motion::events::EventLog,
+    open: &BTreeMap<String, u64>,
+) -> BTreeMap<String, Vec<crate::motion::events::Event>> {
+    policy
+        .modes
+        .keys()
+        .map(|cam| {
+            let mut events = log.query(Some(cam), 0, u64::MAX);
+            if let Some(&start) = open.get(cam) {
+                events.push(crate::motion::events::Event {
+                    id: 0,
+                    camera: cam.clone(),
+                    start_ns: start,
+                    end_ns: None,
+                    peak_score: 0.0,
+                    peak_ns: start,
+                    peak_boxes: Default::default(),
+                });
+            }
+            (cam.clone(), events)
+        })
+        .collect()
+}
+
+/// Whether `camera`'s recording mode still needs `seg`, given its events (see
+/// [`crate::motion::modes::Keep`]).
+pub fn needed_by_mode(
+    policy: &Policy,
+    events: &BTreeMap<String, Vec<crate::motion::events::Event>>,
+    now_ns: u64,
+    camera: &str,
+    seg: &Segment,
+) -> bool {
+    let Some(m) = policy.modes.get(camera) else {
+        return true;
+    };
+    crate::motion::modes::Keep {
+        mode: &m.mode,
+        motion: m.motion,
+        pre_ns: m.pre_ns,
+        post_ns: m.post_ns,
+        now_ns,
+        events: events.get(camera).map(Vec::as_slice).unwrap_or(&[]),
+    }
+    .needs(seg)
 }
 
 fn effective(policy: &Policy, camera: &str) -> Limits {
@@ -246,6 +330,7 @@ mod tests {
             now_ns,
             free_bytes: free,
             in_flight,
+            needed: &|_, _| true,
         }
     }
 

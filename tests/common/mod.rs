@@ -482,3 +482,43 @@ pub fn place_segment(storage: &Path, camera: &str, sample: &Path, secs: i64) -> 
     std::fs::copy(sample, &path).unwrap();
     path
 }
+
+/// Writes an H.264 Annex B clip at 10 fps, 320x240, one keyframe per second: `still` frames
+/// of the test ball standing still, then `moving` frames of it moving. Looped by
+/// `nvr testcam --file`, it is a scene that is quiet, then has motion, again and again.
+pub fn still_then_motion_clip(path: &Path, still: u32, moving: u32) {
+    gst::init().unwrap();
+    use gst::prelude::*;
+    let caps = "video/x-raw,width=320,height=240,framerate=10/1";
+    let enc = "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 \
+               ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline";
+    let parts = [
+        format!(
+            "videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers={still} ! {caps} ! {enc}"
+        ),
+        format!("videotestsrc pattern=ball num-buffers={moving} ! {caps} ! {enc}"),
+    ];
+    let mut out = Vec::new();
+    for (i, desc) in parts.iter().enumerate() {
+        let part = path.with_extension(format!("part{i}"));
+        let p = gst::parse::launch(&format!(
+            "{desc} ! filesink location=\"{}\"",
+            part.display()
+        ))
+        .unwrap();
+        p.set_state(gst::State::Playing).unwrap();
+        let msg = p
+            .bus()
+            .unwrap()
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(60),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .expect("clip encoding timed out");
+        assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
+        p.set_state(gst::State::Null).unwrap();
+        out.extend(std::fs::read(&part).unwrap());
+        std::fs::remove_file(&part).unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}

@@ -146,6 +146,22 @@ fn a_masked_zone_is_ignored_and_the_rest_is_not() {
 }
 
 #[test]
+fn no_ghost_is_left_where_an_object_was() {
+    let mut d = Detector::new(Settings::default(), W, H);
+    let mut scene = Scene::new(60.0, 0);
+    // A box stands still long enough to become part of the background, then leaves.
+    for _ in 0..300 {
+        run(&mut d, &scene.frame(Some((100, 60, 40))));
+    }
+    let r = run(&mut d, &scene.frame(None));
+    assert!(r.active(), "leaving is motion: {r:?}");
+    for i in 0..10 {
+        let r = run(&mut d, &scene.frame(None));
+        assert!(!r.active(), "frame {i}: a ghost where the box stood: {r:?}");
+    }
+}
+
+#[test]
 fn small_specks_stay_below_the_minimum_area() {
     let mut d = Detector::new(
         Settings {

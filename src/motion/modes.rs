@@ -1,0 +1,307 @@
+//! Recording modes: which recorded footage a camera keeps.
+//!
+//! Cameras always record; a mode only decides what retention may delete, once it is known
+//! not to be needed. So pre-event video is really there (it was recorded before anyone knew
+//! it would be wanted) and a crash loses nothing extra.
+//!
+//! - `continuous`: keep everything (the other retention limits still apply);
+//! - `motion`: keep footage within `[start - pre, end + post]` of motion events;
+//! - `schedule`: keep footage inside weekly windows (`mon-fri 08:00-20:00`), and outside them
+//!   what `motion` would keep, when the camera has motion detection;
+//! - `off`: do not record.
+
+use crate::motion::events::Event;
+use crate::storage::catalog::Segment;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Continuous,
+    Motion,
+    Schedule(Vec<Window>),
+    Off,
+}
+
+impl Mode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Continuous => "continuous",
+            Mode::Motion => "motion",
+            Mode::Schedule(_) => "schedule",
+            Mode::Off => "off",
+        }
+    }
+}
+
+/// A weekly window: days (bit 0 = Sunday … bit 6 = Saturday) and minutes since local
+/// midnight; `end < start` wraps past midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub days: u8,
+    pub start_min: u16,
+    pub end_min: u16,
+}
+
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/// Parses `mon-fri 08:00-20:00`, `sat,sun 10:00-14:00`, `daily 22:00-06:00`.
+pub fn parse_window(s: &str) -> Result<Window, String> {
+    let bad = |why: &str| format!("{s:?}: {why} (e.g. \"mon-fri 08:00-20:00\")");
+    let (days, times) = s
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| bad("days and times"))?;
+    let day = |d: &str| {
+        DAYS.iter()
+            .position(|x| *x == d)
+            .ok_or_else(|| bad("unknown day"))
+    };
+    let mut mask = 0u8;
+    for part in days.split(',') {
+        match part {
+            "daily" | "all" => mask = 0x7f,
+            p => match p.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a)?, day(b)?);
+                    let mut d = a;
+                    loop {
+                        mask |= 1 << d;
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                None => mask |= 1 << day(p)?,
+            },
+        }
+    }
+    let (a, b) = times.trim().split_once('-').ok_or_else(|| bad("times"))?;
+    let hm = |t: &str| -> Result<u16, String> {
+        let (h, m) = t.split_once(':').ok_or_else(|| bad("HH:MM"))?;
+        let (h, m) = (
+            h.parse::<u16>().map_err(|_| bad("HH:MM"))?,
+            m.parse::<u16>().map_err(|_| bad("HH:MM"))?,
+        );
+        if h > 24 || m > 59 || (h == 24 && m > 0) {
+            return Err(bad("HH:MM"));
+        }
+        Ok(h * 60 + m)
+    };
+    Ok(Window {
+        days: mask,
+        start_min: hm(a)?,
+        end_min: hm(b)?,
+    })
+}
+
+impl Window {
+    /// Whether local weekday `wday` (0 = Sunday), minute `min` falls inside.
+    pub fn contains(&self, wday: u8, min: u16) -> bool {
+        let today = self.days & (1 << wday) != 0;
+        if self.start_min <= self.end_min {
+            today && (self.start_min..self.end_min).contains(&min)
+        } else {
+            // Overnight: the evening part belongs to the day it starts on.
+            let yesterday = self.days & (1 << ((wday + 6) % 7)) != 0;
+            (today && min >= self.start_min) || (yesterday && min < self.end_min)
+        }
+    }
+}
+
+/// Local weekday (0 = Sunday) and minute of the day of a Unix time.
+pub fn local_week_minute(unix_ns: u64) -> (u8, u16) {
+    let t = crate::time::LocalTime::from_unix((unix_ns / 1_000_000_000) as i64);
+    let days =
+        crate::time::days_from_civil(i64::from(t.year), i64::from(t.month), i64::from(t.day));
+    (
+        ((days + 4).rem_euclid(7)) as u8,
+        (t.hour * 60 + t.minute) as u16,
+    )
+}
+
+/// What a camera's mode needs to decide, at one moment.
+pub struct Keep<'a> {
+    pub mode: &'a Mode,
+    pub motion: bool,
+    pub pre_ns: u64,
+    pub post_ns: u64,
+    pub now_ns: u64,
+    /// Closed events of the camera, plus the open one (end = now).
+    pub events: &'a [Event],
+}
+
+impl Keep<'_> {
+    /// True if the mode still needs `seg` (or cannot know yet).
+    pub fn needs(&self, seg: &Segment) -> bool {
+        match self.mode {
+            Mode::Continuous | Mode::Off => true,
+            Mode::Motion => self.motion_needs(seg),
+            Mode::Schedule(windows) => {
+                let in_window = [seg.start_ns, seg.end_ns().saturating_sub(1)]
+                    .iter()
+                    .any(|&t| {
+                        let (d, m) = local_week_minute(t);
+                        windows.iter().any(|w| w.contains(d, m))
+                    });
+                in_window || (self.motion && self.motion_needs(seg))
+            }
+        }
+    }
+
+    fn motion_needs(&self, seg: &Segment) -> bool {
+        // Recent footage may still become an event's pre-roll.
+        if seg.end_ns() + self.pre_ns > self.now_ns {
+            return true;
+        }
+        self.events.iter().any(|e| {
+            let end = e.end_ns.unwrap_or(self.now_ns);
+            seg.end_ns() > e.start_ns.saturating_sub(self.pre_ns)
+                && seg.start_ns < end + self.post_ns
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::catalog::{SegmentName, Source};
+
+    const S: u64 = 1_000_000_000;
+
+    fn seg(start_s: u64, secs: u32) -> Segment {
+        Segment {
+            name: SegmentName::try_from(format!("d/{start_s}.mp4").as_str()).unwrap(),
+            start_ns: start_s * S,
+            duration_ms: secs * 1000,
+            bytes: 1,
+            codec: heapless::String::new(),
+            has_motion: false,
+            source: Source::Recorded,
+        }
+    }
+
+    fn event(start_s: u64, end_s: Option<u64>) -> Event {
+        Event {
+            id: 1,
+            camera: "c".into(),
+            start_ns: start_s * S,
+            end_ns: end_s.map(|e| e * S),
+            peak_score: 0.5,
+            peak_ns: start_s * S,
+            peak_boxes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn windows_parse_and_wrap_midnight() {
+        let w = parse_window("mon-fri 08:00-20:00").unwrap();
+        assert_eq!(w.days, 0b011_1110);
+        assert!(w.contains(1, 8 * 60) && !w.contains(1, 20 * 60) && !w.contains(0, 9 * 60));
+        let n = parse_window("fri 22:00-06:00").unwrap();
+        assert!(n.contains(5, 23 * 60), "friday evening");
+        assert!(
+            n.contains(6, 5 * 60),
+            "saturday small hours belong to friday's window"
+        );
+        assert!(!n.contains(5, 5 * 60), "friday small hours do not");
+        assert_eq!(
+            parse_window("sat,sun 10:00-14:00").unwrap().days,
+            0b100_0001
+        );
+        assert_eq!(parse_window("daily 00:00-24:00").unwrap().days, 0x7f);
+        assert_eq!(
+            parse_window("fri-mon 09:00-10:00").unwrap().days,
+            0b110_0011
+        );
+        assert!(
+            parse_window("someday 08:00-20:00")
+                .unwrap_err()
+                .contains("unknown day")
+        );
+        assert!(parse_window("mon 8-20").is_err());
+        // 2026-03-29 is a Sunday.
+        let (d, m) = local_week_minute(1_774_747_800 * S);
+        let lt = crate::time::LocalTime::from_unix(1_774_747_800);
+        assert_eq!(m, (lt.hour * 60 + lt.minute) as u16);
+        assert!(d == 0 || d == 6 || d == 1, "{d}");
+    }
+
+    #[test]
+    fn motion_mode_keeps_padded_events_and_recent_footage_only() {
+        // Two-second segments from 0 to 100 s; one event 40-50 s; now = 100 s.
+        let events = [event(40, Some(50))];
+        let keep = Keep {
+            mode: &Mode::Motion,
+            motion: true,
+            pre_ns: 5 * S,
+            post_ns: 5 * S,
+            now_ns: 100 * S,
+            events: &events,
+        };
+        let kept: Vec<u64> = (0..50)
+            .map(|i| seg(i * 2, 2))
+            .filter(|s| keep.needs(s))
+            .map(|s| s.start_ns / S)
+            .collect();
+        // [35, 55) around the event, and [94, 100) that could still be a future pre-roll.
+        assert_eq!(
+            kept,
+            vec![34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 94, 96, 98]
+        );
+    }
+
+    #[test]
+    fn an_open_event_keeps_everything_since_its_pre_roll() {
+        let events = [event(60, None)];
+        let keep = Keep {
+            mode: &Mode::Motion,
+            motion: true,
+            pre_ns: 5 * S,
+            post_ns: 5 * S,
+            now_ns: 100 * S,
+            events: &events,
+        };
+        assert!(!keep.needs(&seg(50, 2)));
+        assert!(keep.needs(&seg(56, 2)) && keep.needs(&seg(80, 2)));
+    }
+
+    #[test]
+    fn continuous_keeps_all_and_schedule_adds_motion_outside_windows() {
+        let events = [event(40, Some(50))];
+        let base = Keep {
+            mode: &Mode::Continuous,
+            motion: true,
+            pre_ns: 0,
+            post_ns: 0,
+            now_ns: 1000 * S,
+            events: &events,
+        };
+        assert!(base.needs(&seg(0, 2)));
+        // A schedule that never matches: only the event's footage stays.
+        let never = Mode::Schedule(vec![Window {
+            days: 0,
+            start_min: 0,
+            end_min: 0,
+        }]);
+        let keep = Keep {
+            mode: &never,
+            ..base
+        };
+        assert!(keep.needs(&seg(44, 2)) && !keep.needs(&seg(0, 2)));
+        let keep = Keep {
+            motion: false,
+            ..keep
+        };
+        assert!(
+            !keep.needs(&seg(44, 2)),
+            "without motion detection only the windows count"
+        );
+        let always = Mode::Schedule(vec![parse_window("daily 00:00-24:00").unwrap()]);
+        let keep = Keep {
+            mode: &always,
+            ..keep
+        };
+        assert!(keep.needs(&seg(0, 2)));
+    }
+}
