@@ -469,10 +469,41 @@ impl Supervisor {
                 }));
                 drop(st);
                 self.last_event_end_ns = self.last_event_end_ns.max(end);
+                self.request_snapshot(&e);
                 if let Err(err) = self.shared.events.lock().unwrap().record(e) {
                     log::error!("events: cannot record: {err}");
                 }
             }
+        }
+    }
+
+    /// Asks for a JPEG of the event's peak frame, from the segment that holds it (a closed
+    /// one, or the one being written: robust-muxing files are readable while written).
+    fn request_snapshot(&self, e: &crate::motion::events::Event) {
+        let Some(previews) = &self.shared.previews else {
+            return;
+        };
+        let closed = {
+            let cat = self.shared.catalog.lock().unwrap();
+            cat.range(&self.config.name, e.peak_ns, e.peak_ns + 1)
+                .first()
+                .map(|s| (cat.path_of(&self.config.name, s), e.peak_ns - s.start_ns))
+        };
+        let open = || {
+            let st = self.status.lock().unwrap();
+            let since = st.open_since_ns.filter(|&t| t <= e.peak_ns)?;
+            Some((
+                PathBuf::from(st.current_segment.clone()?),
+                e.peak_ns - since,
+            ))
+        };
+        if let Some((segment, offset)) = closed.or_else(open) {
+            let out = crate::storage::previews::snapshot_path(
+                &self.shared.storage_root,
+                &self.config.name,
+                e.id,
+            );
+            previews.snapshot(&segment, gst::ClockTime::from_nseconds(offset), out);
         }
     }
 

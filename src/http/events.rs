@@ -1,5 +1,6 @@
 //! `GET /api/events[?camera=NAME&from=TIME&to=TIME]`: closed motion events, oldest first
 //! (default: the last 24 hours of every camera). TIME as for `nvr export`.
+//! `GET /api/events/ID/snapshot.jpg`: the frame at the event's peak.
 
 use crate::runtime::Board;
 
@@ -40,9 +41,47 @@ pub fn get(board: &Board, query: &str) -> super::Response {
                 "end_ns": e.end_ns,
                 "peak_score": e.peak_score,
                 "peak": crate::time::rfc3339_utc_ns(e.peak_ns),
+                "snapshot": format!("/api/events/{}/snapshot.jpg", e.id),
                 "boxes": e.peak_boxes.iter().map(|b| serde_json::json!({"x": b[0], "y": b[1], "w": b[2], "h": b[3]})).collect::<Vec<_>>(),
             })
         })
         .collect();
     super::json(200, &serde_json::json!({ "events": events }))
+}
+
+/// `GET /api/events/ID/snapshot.jpg`: the event's peak frame.
+pub fn snapshot(board: &Board, path: &str) -> super::Response {
+    let not_found = || {
+        super::json(
+            404,
+            &serde_json::json!({"error": "no snapshot for that event"}),
+        )
+    };
+    let Some(id) = path
+        .trim_start_matches("/api/events/")
+        .trim_end_matches("/snapshot.jpg")
+        .parse::<u64>()
+        .ok()
+    else {
+        return not_found();
+    };
+    let camera = board
+        .shared
+        .events
+        .lock()
+        .unwrap()
+        .query(None, 0, u64::MAX)
+        .into_iter()
+        .find(|e| e.id == id)
+        .map(|e| e.camera);
+    let Some(camera) = camera else {
+        return not_found();
+    };
+    let file = crate::storage::previews::snapshot_path(&board.shared.storage_root, &camera, id);
+    match std::fs::read(file) {
+        Ok(jpeg) => tiny_http::Response::from_data(jpeg).with_header(
+            tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
+        ),
+        Err(_) => not_found(),
+    }
 }

@@ -56,6 +56,9 @@ fn route(req: tiny_http::Request, board: &Board) {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let path = path.to_string();
+    if path.starts_with("/api/events/") && path.ends_with("/snapshot.jpg") {
+        return respond(req, events::snapshot(board, &path));
+    }
     if path.starts_with("/api/cameras") && *req.method() == tiny_http::Method::Get {
         // May hand the request to a thread of its own (exports stream for a while).
         return cameras::route(req, board, &path, query);

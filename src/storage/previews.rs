@@ -22,9 +22,30 @@ pub fn paths(segment: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Snapshots kept per camera; the oldest go first.
+pub const MAX_SNAPSHOTS: usize = 2000;
+
+enum Job {
+    Preview(PathBuf),
+    /// The frame `offset` into `segment`, as JPEG at `out`.
+    Snapshot {
+        segment: PathBuf,
+        offset: gst::ClockTime,
+        out: PathBuf,
+    },
+}
+
+/// Where a camera's event snapshots live.
+pub fn snapshot_path(root: &Path, camera: &str, event: u64) -> PathBuf {
+    root.join(".nvr")
+        .join("snapshots")
+        .join(camera)
+        .join(format!("{event}.jpg"))
+}
+
 /// Handle to the worker. Dropping it stops the worker after its current job.
 pub struct Previews {
-    jobs: SyncSender<PathBuf>,
+    jobs: SyncSender<Job>,
 }
 
 impl Previews {
@@ -38,30 +59,120 @@ impl Previews {
 
     /// Queues a finished segment; never blocks the caller.
     pub fn request(&self, segment: &Path) {
-        match self.jobs.try_send(segment.to_path_buf()) {
+        self.send(Job::Preview(segment.to_path_buf()));
+    }
+
+    /// Queues an event snapshot: the frame `offset` into `segment`.
+    pub fn snapshot(&self, segment: &Path, offset: gst::ClockTime, out: PathBuf) {
+        self.send(Job::Snapshot {
+            segment: segment.to_path_buf(),
+            offset,
+            out,
+        });
+    }
+
+    fn send(&self, job: Job) {
+        match self.jobs.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(p)) => {
-                log::debug!(
-                    "previews: queue full, {} will be made on demand",
-                    p.display()
-                )
-            }
+            Err(TrySendError::Full(_)) => log::debug!("previews: queue full, job dropped"),
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
 }
 
-fn worker(rx: Receiver<PathBuf>) {
+fn worker(rx: Receiver<Job>) {
     // SAFETY: setpriority on this thread's own id (Linux: per-thread nice).
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
-    for segment in rx {
-        if let Err(e) = make(&segment) {
-            log::warn!("previews: {}: {e}", segment.display());
+    for job in rx {
+        match job {
+            Job::Preview(segment) => {
+                if let Err(e) = make(&segment) {
+                    log::warn!("previews: {}: {e}", segment.display());
+                }
+            }
+            Job::Snapshot {
+                segment,
+                offset,
+                out,
+            } => match snapshot(&segment, offset, &out) {
+                Ok(()) => prune(out.parent().unwrap_or(Path::new("."))),
+                Err(e) => log::warn!("snapshot: {} at {offset}: {e}", segment.display()),
+            },
         }
     }
+}
+
+/// Keeps the newest [`MAX_SNAPSHOTS`] of a camera's snapshots (names are event ids).
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut ids: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            Some((p.file_stem()?.to_str()?.parse().ok()?, p))
+        })
+        .collect();
+    if ids.len() > MAX_SNAPSHOTS {
+        ids.sort();
+        for (_, p) in &ids[..ids.len() - MAX_SNAPSHOTS] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Decodes the frame `offset` into `segment` (accurate seek) and writes it as JPEG.
+pub fn snapshot(segment: &Path, offset: gst::ClockTime, out: &Path) -> Result<(), String> {
+    let pipeline = gst::parse::launch(
+        "filesrc name=src ! qtdemux name=d d.video_0 ! decodebin ! videoconvert \
+         ! jpegenc quality=85 ! appsink name=sink sync=false",
+    )
+    .map_err(|e| e.to_string())?
+    .downcast::<gst::Pipeline>()
+    .map_err(|_| "not a pipeline")?;
+    pipeline
+        .by_name("src")
+        .ok_or("no src")?
+        .set_property("location", segment.display().to_string());
+    let sink = pipeline
+        .by_name("sink")
+        .ok_or("no sink")?
+        .downcast::<gst_app::AppSink>()
+        .map_err(|_| "appsink")?;
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Paused)
+            .map_err(|e| e.to_string())?;
+        let bus = pipeline.bus().ok_or("no bus")?;
+        bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(30),
+            &[gst::MessageType::AsyncDone, gst::MessageType::Error],
+        )
+        .ok_or("did not preroll")?;
+        pipeline
+            .seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE, offset)
+            .map_err(|e| format!("seek: {e}"))?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| e.to_string())?;
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(30))
+            .ok_or("no frame decoded")?;
+        let buf = sample.buffer().ok_or("empty sample")?;
+        let map = buf.map_readable().map_err(|e| e.to_string())?;
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        let tmp = out.with_extension("jpg.tmp");
+        std::fs::write(&tmp, &map[..]).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    result
 }
 
 /// Decodes the first keyframe of `segment` and writes its preview and thumbnail.
