@@ -178,7 +178,7 @@ fn reserved_index_ns(segment_ns: u64) -> u64 {
 
 /// The motion branch's decoder: the Pi's V4L2 hardware decoder when the kernel offers one
 /// (Pi 4; registered only when the device exists), else libav on one thread.
-fn motion_decoder(codec: &str) -> (&'static str, &'static str) {
+pub fn motion_decoder(codec: &str) -> (&'static str, &'static str) {
     let sw = "max-threads=1 output-corrupt=false";
     match codec {
         "h264" if gst::ElementFactory::find("v4l2h264dec").is_some() => ("v4l2h264dec", ""),

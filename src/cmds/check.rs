@@ -69,6 +69,29 @@ pub fn main(config_path: &Path) -> ExitCode {
     if !ok {
         return ExitCode::FAILURE;
     }
+    let motion: Vec<&str> = config
+        .cameras
+        .iter()
+        .filter(|c| c.motion_fps.is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !motion.is_empty() {
+        let describe = |codec| {
+            let (d, _) = crate::camera::pipeline::motion_decoder(codec);
+            let kind = if d.starts_with("v4l2") {
+                "hardware"
+            } else {
+                "software"
+            };
+            format!("{d} ({kind})")
+        };
+        println!(
+            "motion detection on {}: decoder for H.264 {}, for H.265 {}",
+            motion.join(", "),
+            describe("h264"),
+            describe("h265")
+        );
+    }
     let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
     println!(
         "{}: OK: {} camera{} ({}), recordings in {}, HTTP on {}",
