@@ -71,6 +71,10 @@ pub struct Detector {
     h: usize,
     small: Vec<f32>,
     blurred: Vec<f32>,
+    /// Scratch for the separable blur's row pass.
+    rows: Vec<f32>,
+    /// Scratch for the separable dilation's row pass.
+    rows_or: Vec<bool>,
     previous: Vec<f32>,
     background: Vec<f32>,
     /// Off the background and moving: where regions start.
@@ -98,6 +102,8 @@ impl Detector {
             h,
             small: vec![0.0; n],
             blurred: vec![0.0; n],
+            rows: vec![0.0; n],
+            rows_or: vec![false; n],
             previous: vec![0.0; n],
             background: vec![0.0; n],
             changed: vec![false; n],
@@ -175,11 +181,11 @@ impl Detector {
         }
     }
 
-    /// Box-averages the frame into the grid. Cells wider than 4 pixels are sampled on every
+    /// Box-averages the frame into the grid. Cells 4 or more pixels wide are sampled on every
     /// other row and column: plenty of samples still, at a quarter of the reads.
     fn downscale(&mut self, luma: &[u8], width: usize, height: usize, stride: usize) {
         let (w, h) = (self.w, self.h);
-        let step = if width / w > 4 { 2 } else { 1 };
+        let step = if width / w >= 4 { 2 } else { 1 };
         for gy in 0..h {
             let y0 = gy * height / h;
             let y1 = ((gy + 1) * height / h).max(y0 + 1).min(height);
@@ -204,34 +210,52 @@ impl Detector {
         }
     }
 
-    /// 3×3 box blur of the grid (noise suppression before differencing).
+    /// 3×3 box blur of the grid (noise suppression before differencing), separable: a sum
+    /// over each row's neighbours, then over each column's; edges average what exists.
     fn blur(&mut self) {
         let (w, h) = (self.w, self.h);
+        for (src, dst) in self
+            .small
+            .chunks_exact(w)
+            .zip(self.rows.chunks_exact_mut(w))
+        {
+            dst[0] = (src[0] + src[1]) / 2.0;
+            for x in 1..w - 1 {
+                dst[x] = (src[x - 1] + src[x] + src[x + 1]) / 3.0;
+            }
+            dst[w - 1] = (src[w - 2] + src[w - 1]) / 2.0;
+        }
         for y in 0..h {
+            let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
+            let n = (down - up + 1) as f32;
             for x in 0..w {
-                let (mut sum, mut n) = (0.0, 0.0);
-                for dy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                    for dx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                        sum += self.small[dy * w + dx];
-                        n += 1.0;
-                    }
+                let mut sum = 0.0;
+                for yy in up..=down {
+                    sum += self.rows[yy * w + x];
                 }
                 self.blurred[y * w + x] = sum / n;
             }
         }
     }
 
+    /// 3×3 dilation of the off-background mask, separable like the blur.
     fn dilate(&mut self) {
         let (w, h) = (self.w, self.h);
+        for (src, dst) in self
+            .off_bg
+            .chunks_exact(w)
+            .zip(self.rows_or.chunks_exact_mut(w))
+        {
+            dst[0] = src[0] | src[1];
+            for x in 1..w - 1 {
+                dst[x] = src[x - 1] | src[x] | src[x + 1];
+            }
+            dst[w - 1] = src[w - 2] | src[w - 1];
+        }
         for y in 0..h {
+            let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
             for x in 0..w {
-                let mut any = false;
-                for dy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                    for dx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                        any |= self.off_bg[dy * w + dx];
-                    }
-                }
-                self.grown[y * w + x] = any;
+                self.grown[y * w + x] = (up..=down).any(|yy| self.rows_or[yy * w + x]);
             }
         }
     }
