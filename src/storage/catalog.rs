@@ -50,6 +50,20 @@ impl Segment {
     pub fn end_ns(&self) -> u64 {
         self.start_ns + u64::from(self.duration_ms) * 1_000_000
     }
+
+    /// A recorded segment starting at `start_s` (Unix seconds) lasting `secs`, for tests.
+    #[cfg(test)]
+    pub fn for_test(start_s: u64, secs: u32) -> Segment {
+        Segment {
+            name: SegmentName::try_from(format!("d/{start_s}.mp4").as_str()).expect("short"),
+            start_ns: start_s * 1_000_000_000,
+            duration_ms: secs * 1000,
+            bytes: 1,
+            codec: heapless::String::new(),
+            has_motion: false,
+            source: Source::Recorded,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]

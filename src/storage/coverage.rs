@@ -122,20 +122,11 @@ fn gap(i: &Inputs, from: u64, to: u64, out: &mut Vec<Gap>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::catalog::{SegmentName, Source};
 
     const S: u64 = 1_000_000_000;
 
     fn seg(start_s: u64, secs: u32) -> Segment {
-        Segment {
-            name: SegmentName::try_from(format!("d/{start_s}.mp4").as_str()).unwrap(),
-            start_ns: start_s * S,
-            duration_ms: secs * 1000,
-            bytes: 1,
-            codec: heapless::String::new(),
-            has_motion: false,
-            source: Source::Recorded,
-        }
+        Segment::for_test(start_s, secs)
     }
 
     #[test]

@@ -446,17 +446,11 @@ pub fn http_get_raw(addr: &str, path: &str) -> (String, Vec<u8>) {
     (head, body)
 }
 
-/// Encodes `frames` frames (10 fps, a keyframe every 10) into a real MP4 at `path`.
-pub fn sample_mp4(path: &Path, frames: u32) {
+/// Runs a gst-launch description to EOS (60 s at most), failing the test on an error.
+pub fn run_to_eos(desc: &str) {
     gst::init().unwrap();
     use gst::prelude::*;
-    let p = gst::parse::launch(&format!(
-        "videotestsrc num-buffers={frames} ! video/x-raw,width=160,height=120,framerate=10/1 \
-         ! x264enc speed-preset=ultrafast key-int-max=10 ! h264parse ! mp4mux \
-         ! filesink location=\"{}\"",
-        path.display()
-    ))
-    .unwrap();
+    let p = gst::parse::launch(desc).unwrap();
     p.set_state(gst::State::Playing).unwrap();
     let msg = p
         .bus()
@@ -465,9 +459,19 @@ pub fn sample_mp4(path: &Path, frames: u32) {
             gst::ClockTime::from_seconds(60),
             &[gst::MessageType::Eos, gst::MessageType::Error],
         )
-        .expect("sample encoding timed out");
+        .unwrap_or_else(|| panic!("timed out: {desc}"));
     assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
     p.set_state(gst::State::Null).unwrap();
+}
+
+/// Encodes `frames` frames (10 fps, a keyframe every 10) into a real MP4 at `path`.
+pub fn sample_mp4(path: &Path, frames: u32) {
+    run_to_eos(&format!(
+        "videotestsrc num-buffers={frames} ! video/x-raw,width=160,height=120,framerate=10/1 \
+         ! x264enc speed-preset=ultrafast key-int-max=10 ! h264parse ! mp4mux \
+         ! filesink location=\"{}\"",
+        path.display()
+    ));
 }
 
 /// Places a copy of `sample` as camera `camera`'s segment that started at Unix time `secs`,
@@ -487,8 +491,6 @@ pub fn place_segment(storage: &Path, camera: &str, sample: &Path, secs: i64) -> 
 /// of the test ball standing still, then `moving` frames of it moving. Looped by
 /// `nvr testcam --file`, it is a scene that is quiet, then has motion, again and again.
 pub fn still_then_motion_clip(path: &Path, still: u32, moving: u32) {
-    gst::init().unwrap();
-    use gst::prelude::*;
     let caps = "video/x-raw,width=320,height=240,framerate=10/1";
     let enc = "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 \
                ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline";
@@ -501,22 +503,10 @@ pub fn still_then_motion_clip(path: &Path, still: u32, moving: u32) {
     let mut out = Vec::new();
     for (i, desc) in parts.iter().enumerate() {
         let part = path.with_extension(format!("part{i}"));
-        let p = gst::parse::launch(&format!(
+        run_to_eos(&format!(
             "{desc} ! filesink location=\"{}\"",
             part.display()
-        ))
-        .unwrap();
-        p.set_state(gst::State::Playing).unwrap();
-        let msg = p
-            .bus()
-            .unwrap()
-            .timed_pop_filtered(
-                gst::ClockTime::from_seconds(60),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            )
-            .expect("clip encoding timed out");
-        assert!(matches!(msg.view(), gst::MessageView::Eos(_)), "{msg:?}");
-        p.set_state(gst::State::Null).unwrap();
+        ));
         out.extend(std::fs::read(&part).unwrap());
         std::fs::remove_file(&part).unwrap();
     }
