@@ -87,8 +87,12 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 8] {
+pub fn example_values() -> [(&'static str, String); 9] {
     [
+        (
+            "keyframes",
+            "identity drop-buffer-flags=delta-unit !".into(),
+        ),
         ("decoder", "avdec_h264".into()),
         ("decoder_props", "max-threads=1".into()),
         ("fps", "5".into()),

@@ -149,6 +149,7 @@ pub fn build(
     }
     let ctx = LinkContext {
         motion_fps: cam.motion_fps,
+        keyframes_only: cam.motion_keyframes_only,
         pipeline: pipeline.downgrade(),
         mux,
         pipeline_dir: pipeline_dir.to_path_buf(),
@@ -200,6 +201,7 @@ fn first_frame_unix_ns(sample: &gst::Sample) -> Option<u64> {
 
 struct LinkContext {
     motion_fps: Option<u32>,
+    keyframes_only: bool,
     pipeline: glib::WeakRef<gst::Pipeline>,
     mux: gst::Element,
     pipeline_dir: PathBuf,
@@ -252,6 +254,14 @@ impl LinkContext {
                 text = format!(
                     "{text} split. ! {}",
                     m.render(&[
+                        (
+                            "keyframes",
+                            if self.keyframes_only {
+                                "identity drop-buffer-flags=delta-unit !".into()
+                            } else {
+                                String::new()
+                            },
+                        ),
                         ("decoder", decoder.into()),
                         ("decoder_props", props.into()),
                         ("fps", fps.to_string()),

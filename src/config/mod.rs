@@ -66,6 +66,8 @@ pub struct CameraConfig {
     pub retention: crate::storage::retention::Limits,
     /// Motion detection on a decoded branch of the stream, at this many frames per second.
     pub motion_fps: Option<u32>,
+    /// Decode only keyframes for motion detection (weak boards).
+    pub motion_keyframes_only: bool,
     /// What footage to keep (see [`crate::motion::modes`]).
     pub mode: crate::motion::modes::Mode,
     /// Footage kept before and after a motion event in `motion`/`schedule` modes.
@@ -167,6 +169,7 @@ struct RawCamera {
     max_bytes: Option<Spanned<toml::Value>>,
     motion: Option<bool>,
     motion_fps: Option<Spanned<i64>>,
+    motion_keyframes_only: Option<bool>,
     mode: Option<Spanned<String>>,
     schedule: Option<Spanned<Vec<String>>>,
     pre_seconds: Option<Spanned<i64>>,
@@ -612,6 +615,7 @@ impl Validator<'_> {
             stall_seconds,
             retention,
             motion_fps: motion_on.then_some(motion_fps),
+            motion_keyframes_only: raw.motion_keyframes_only.unwrap_or(false),
             mode,
             pre_seconds,
             post_seconds,
