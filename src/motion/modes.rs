@@ -218,18 +218,23 @@ mod tests {
         assert!(d == 0 || d == 6 || d == 1, "{d}");
     }
 
-    #[test]
-    fn motion_mode_keeps_padded_events_and_recent_footage_only() {
-        // Two-second segments from 0 to 100 s; one event 40-50 s; now = 100 s.
-        let events = [event(40, Some(50))];
-        let keep = Keep {
+    /// Motion mode with 5 s of pre- and post-roll.
+    fn motion_keep(events: &[Event], now_ns: u64) -> Keep<'_> {
+        Keep {
             mode: &Mode::Motion,
             motion: true,
             pre_ns: 5 * S,
             post_ns: 5 * S,
-            now_ns: 100 * S,
-            events: &events,
-        };
+            now_ns,
+            events,
+        }
+    }
+
+    #[test]
+    fn motion_mode_keeps_padded_events_and_recent_footage_only() {
+        // Two-second segments from 0 to 100 s; one event 40-50 s; now = 100 s.
+        let events = [event(40, Some(50))];
+        let keep = motion_keep(&events, 100 * S);
         let kept: Vec<u64> = (0..50)
             .map(|i| seg(i * 2, 2))
             .filter(|s| keep.needs(s))
@@ -245,14 +250,7 @@ mod tests {
     #[test]
     fn an_open_event_keeps_everything_since_its_pre_roll() {
         let events = [event(60, None)];
-        let keep = Keep {
-            mode: &Mode::Motion,
-            motion: true,
-            pre_ns: 5 * S,
-            post_ns: 5 * S,
-            now_ns: 100 * S,
-            events: &events,
-        };
+        let keep = motion_keep(&events, 100 * S);
         assert!(!keep.needs(&seg(50, 2)));
         assert!(keep.needs(&seg(56, 2)) && keep.needs(&seg(80, 2)));
     }
