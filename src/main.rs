@@ -12,6 +12,9 @@ usage: nvr run [--config PATH]        record the configured cameras (default /et
        nvr export --camera NAME --from TIME --to TIME -o OUT.mp4 [--config PATH]
                                       one MP4 of any recorded range, no re-encoding
        nvr catalog [--config PATH]    what is recorded per camera, and what retention would delete
+       nvr hikvision sync [--once] [--config PATH]
+                                      import Hikvision NAS recordings ([hikvision] section)
+       nvr hikvision scan FOLDER      what a Hikvision camera folder holds, changing nothing
        nvr testcam [options]          serve a test camera over RTSP (see nvr testcam --help)
        nvr --version";
 
@@ -60,6 +63,10 @@ fn main() -> ExitCode {
         "export" => {
             nvr::logging::init();
             cmds::export::main(rest)
+        }
+        "hikvision" => {
+            nvr::logging::init();
+            cmds::hikvision::main(rest)
         }
         "testcam" => {
             if rest.iter().any(|a| a == "--help") {

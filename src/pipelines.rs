@@ -29,6 +29,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "audio-aac-latm.pipeline",
         include_str!("../pipelines/audio-aac-latm.pipeline"),
     ),
+    (
+        "hikvision-remux.pipeline",
+        include_str!("../pipelines/hikvision-remux.pipeline"),
+    ),
+    (
+        "hikvision-remux-aac.pipeline",
+        include_str!("../pipelines/hikvision-remux-aac.pipeline"),
+    ),
 ];
 
 /// One description, and where it came from (for error messages).
@@ -87,8 +95,11 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 9] {
+pub fn example_values() -> [(&'static str, String); 12] {
     [
+        ("video_pad", "video_e0".into()),
+        ("video_parser", "h265parse".into()),
+        ("audio_pad", "audio_c0".into()),
         (
             "keyframes",
             "identity drop-buffer-flags=delta-unit !".into(),

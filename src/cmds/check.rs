@@ -32,6 +32,8 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("queue", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),
     ("fakesink", "libgstreamer1.0-0"),
+    ("appsrc", "gstreamer1.0-plugins-base"),
+    ("mpegpsdemux", "gstreamer1.0-plugins-bad"),
 ];
 
 pub fn main(config_path: &Path) -> ExitCode {

@@ -1,10 +1,11 @@
 //! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr export`, `nvr catalog`,
-//! `nvr testcam`.
+//! `nvr hikvision`, `nvr testcam`.
 
 pub mod catalog;
 pub mod check;
 pub mod demo;
 pub mod export;
+pub mod hikvision;
 pub mod run;
 pub mod testcam;
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub pipeline_dir: PathBuf,
     pub retention: crate::storage::retention::Policy,
     pub cameras: Vec<CameraConfig>,
+    /// The Hikvision NAS import job (`[hikvision]`), when configured.
+    pub hikvision: Option<crate::hikvision::sync::Settings>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +116,22 @@ struct RawConfig {
     log: Option<RawLog>,
     pipelines: Option<RawPipelines>,
     retention: Option<RawRetention>,
+    hikvision: Option<Spanned<RawHikvision>>,
     #[serde(default)]
     camera: Vec<Spanned<RawCamera>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHikvision {
+    sources: Option<Spanned<Vec<Spanned<String>>>>,
+    output: Option<Spanned<String>>,
+    tags: Option<BTreeMap<String, Spanned<String>>>,
+    translation: Option<Spanned<String>>,
+    interval_minutes: Option<Spanned<i64>>,
+    retention_days: Option<Spanned<i64>>,
+    lookback_days: Option<Spanned<i64>>,
+    images: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -352,6 +368,7 @@ impl Validator<'_> {
             .unwrap_or_else(|| DEFAULT_PIPELINE_DIR.into());
 
         let mut retention = self.retention(raw.retention);
+        let hikvision = raw.hikvision.and_then(|h| self.hikvision(h, &pipeline_dir));
 
         let mut cameras = Vec::new();
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -393,7 +410,109 @@ impl Validator<'_> {
             pipeline_dir,
             retention,
             cameras,
+            hikvision,
         }
+    }
+
+    fn hikvision(
+        &mut self,
+        raw: Spanned<RawHikvision>,
+        pipeline_dir: &Path,
+    ) -> Option<crate::hikvision::sync::Settings> {
+        use crate::hikvision::sync;
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let mut ok = true;
+        let mut sources = Vec::new();
+        match &raw.sources {
+            Some(list) if list.get_ref().is_empty() => {
+                self.err(
+                    Some(list.span()),
+                    "hikvision.sources".into(),
+                    "must list at least one folder".into(),
+                );
+                ok = false;
+            }
+            Some(list) => {
+                sources = list
+                    .get_ref()
+                    .iter()
+                    .map(|s| PathBuf::from(s.get_ref()))
+                    .collect()
+            }
+            None => {
+                self.err(
+                    Some(span.clone()),
+                    "hikvision.sources".into(),
+                    "missing: the camera folders (or their parent) on the NAS share, e.g. [\"/mnt/nas/hikvision\"]".into(),
+                );
+                ok = false;
+            }
+        }
+        let output = match &raw.output {
+            Some(o) if !o.get_ref().trim().is_empty() => PathBuf::from(o.get_ref()),
+            other => {
+                self.err(
+                    Some(other.as_ref().map_or(span.clone(), |o| o.span())),
+                    "hikvision.output".into(),
+                    "missing: the folder that receives <tag>/video and <tag>/images".into(),
+                );
+                ok = false;
+                PathBuf::new()
+            }
+        };
+        let mut tags = BTreeMap::new();
+        if let Some(t) = &raw.translation {
+            match sync::parse_translation(t.get_ref()) {
+                Ok(m) => tags.extend(m),
+                Err(e) => {
+                    self.err(Some(t.span()), "hikvision.translation".into(), e);
+                    ok = false;
+                }
+            }
+        }
+        for (folder, tag) in raw.tags.iter().flatten() {
+            if let Some(why) = sync::tag_problem(tag.get_ref()) {
+                self.err(
+                    Some(tag.span()),
+                    format!("hikvision.tags.{folder}"),
+                    format!("{:?} {why}", tag.get_ref()),
+                );
+                ok = false;
+            }
+            tags.insert(folder.clone(), tag.get_ref().clone());
+        }
+        let interval = self
+            .seconds(
+                raw.interval_minutes.as_ref(),
+                "hikvision.interval_minutes",
+                1..=1440,
+            )
+            .unwrap_or(10);
+        let retention_days = self
+            .seconds(
+                raw.retention_days.as_ref(),
+                "hikvision.retention_days",
+                0..=36_500,
+            )
+            .unwrap_or(90);
+        let lookback_days = self
+            .seconds(
+                raw.lookback_days.as_ref(),
+                "hikvision.lookback_days",
+                0..=36_500,
+            )
+            .unwrap_or(7);
+        ok.then(|| sync::Settings {
+            sources,
+            output,
+            tags,
+            interval: std::time::Duration::from_secs(u64::from(interval) * 60),
+            retention_days,
+            lookback_days,
+            images: raw.images.unwrap_or(true),
+            pipeline_dir: pipeline_dir.to_path_buf(),
+        })
     }
 
     fn retention(&mut self, raw: Option<RawRetention>) -> crate::storage::retention::Policy {

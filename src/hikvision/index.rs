@@ -18,7 +18,7 @@ pub const SEGS_PER_FILE: usize = 256;
 /// More containers than any datadir has (a NAS share of tens of TB); beyond it the header lies.
 const MAX_FILES: u32 = 10_000;
 /// Times before this are not recordings (cameras with an unset clock start in 1970 or 2000).
-const EARLIEST: u32 = 1_420_070_400; // 2015-01-01
+pub const EARLIEST: u32 = 1_420_070_400; // 2015-01-01
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexError {
