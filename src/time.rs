@@ -52,6 +52,13 @@ pub fn unix_now_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Unix seconds of a local wall-clock time given as seconds since 1970-01-01 00:00 "local"
+/// (how cameras store time). In the repeated hour at a DST change the later instant is taken.
+pub fn unix_from_wall_clock(wall: i64) -> i64 {
+    let first = wall - i64::from(LocalTime::from_unix(wall).offset);
+    wall - i64::from(LocalTime::from_unix(first).offset)
+}
+
 /// A broken-down local time with its UTC offset, as the system's time zone (TZ, /etc/localtime)
 /// says for that instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

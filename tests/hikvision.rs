@@ -414,3 +414,70 @@ fn cli_sync_once_with_config_and_lock() {
         "{err}"
     );
 }
+
+#[test]
+fn nvr_run_imports_into_the_same_timeline() {
+    let tmp = TempDir::new("hik-run");
+    let root = tmp.path().join("nas");
+    let out = tmp.path().join("imported");
+    let tuin = make_tuin(&root, false);
+    let storage = tmp.path().join("rec");
+    let cfg = format!(
+        "{}[hikvision]\nsources = [{:?}]\noutput = {:?}\ntranslation = \"Camera-Tuin:tuin\"\nlookback_days = 0\nretention_days = 0\n",
+        config(&storage, 60, ""),
+        root.display().to_string(),
+        out.display().to_string()
+    );
+    let mut nvr = Nvr::start(tmp.path(), &cfg);
+    let listed = |nvr: &Nvr| {
+        let (_, body) = http_get(nvr.addr(), "/api/cameras");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "tuin")
+            .cloned()
+    };
+    let cam = wait_for(Duration::from_secs(60), || {
+        listed(&nvr).filter(|c| c["segments"] == tuin.videos.len())
+    })
+    .unwrap_or_else(|| panic!("imported footage not in the catalog:\n{}", nvr.log_text()));
+    assert_eq!(cam["source"], "imported");
+    assert_eq!(cam["configured"], false);
+    // The first segment starts at the camera's wall clock, read as this machine's local time.
+    let wall = i64::from(T0);
+    let unix = nvr::time::unix_from_wall_clock(wall);
+    assert_eq!(
+        cam["first"],
+        nvr::time::rfc3339_utc_ns(unix as u64 * 1_000_000_000)
+    );
+    // Export across imported segments: one MP4 a real demuxer reads.
+    // (T0 + 10 .. T0 + 14: two segments of one container, back to back.)
+    let from = nvr::time::rfc3339_utc_ns((unix as u64 + 10) * 1_000_000_000);
+    let to = nvr::time::rfc3339_utc_ns((unix as u64 + 14) * 1_000_000_000);
+    let (head, body) = http_get_raw(
+        nvr.addr(),
+        &format!("/api/cameras/tuin/export.mp4?from={from}&to={to}"),
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let f = tmp.path().join("export.mp4");
+    std::fs::write(&f, body).unwrap();
+    let m = discover(&f).unwrap();
+    assert_eq!(m.video, "video/x-h265");
+    // (A streamed export is fragmented; count frames rather than trust a header duration.)
+    assert_eq!(count_frames(&f), 2 * SEG_FRAMES);
+    nvr.stop();
+
+    // After a restart the catalog finds the imported files again.
+    let nvr = Nvr::start_with(tmp.path(), &tmp.path().join("nvr.toml"));
+    let cam = wait_for(Duration::from_secs(30), || {
+        listed(&nvr).filter(|c| c["segments"] == tuin.videos.len())
+    });
+    assert!(cam.is_some(), "{}", nvr.log_text());
+    assert!(
+        nvr.log_text().contains("hikvision: tuin: video 0 new"),
+        "{}",
+        nvr.log_text()
+    );
+}

@@ -19,7 +19,7 @@ pub fn main(config_path: &Path) -> ExitCode {
     };
     let root = &config.storage.path;
     let t = Instant::now();
-    let catalog = match Catalog::open_readonly(root) {
+    let catalog = match Catalog::open_readonly(root, config.imported_cameras()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("nvr catalog: cannot read {}: {e}", root.display());

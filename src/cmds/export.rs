@@ -27,7 +27,7 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let catalog = match Catalog::open_readonly(&config.storage.path) {
+    let catalog = match Catalog::open_readonly(&config.storage.path, config.imported_cameras()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(

@@ -270,6 +270,14 @@ impl Config {
             .map(|i| i + 1)
     }
 
+    /// Imported (Hikvision) cameras with footage so far: name → folder, for the catalog.
+    pub fn imported_cameras(&self) -> BTreeMap<String, PathBuf> {
+        self.hikvision
+            .as_ref()
+            .map(|h| crate::hikvision::sync::imported_cameras(&h.output))
+            .unwrap_or_default()
+    }
+
     /// Cameras by name, for diffing on reload.
     pub fn cameras_by_name(&self) -> BTreeMap<&str, &CameraConfig> {
         self.cameras.iter().map(|c| (c.name.as_str(), c)).collect()

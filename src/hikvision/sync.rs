@@ -73,8 +73,8 @@ pub fn parse_translation(s: &str) -> Result<BTreeMap<String, String>, String> {
 
 /// Why `tag` cannot name an output folder and appear in file names, if it cannot.
 pub fn tag_problem(tag: &str) -> Option<&'static str> {
-    if tag.is_empty() || tag.len() > 48 {
-        return Some("must be 1 to 48 characters");
+    if tag.is_empty() || tag.len() > 24 {
+        return Some("must be 1 to 24 characters");
     }
     if tag.starts_with('.') {
         return Some("must not start with '.'");
@@ -218,7 +218,7 @@ fn sanitize_tag(name: &str) -> String {
     if t.is_empty() {
         "camera".into()
     } else {
-        t.chars().take(48).collect()
+        t.chars().take(24).collect()
     }
 }
 
@@ -389,9 +389,31 @@ impl Summary {
     }
 }
 
+/// What the job tells the rest of nvr (the recordings catalog) about its video outputs.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A new MP4 at `path`.
+    Imported { tag: &'a str, path: &'a Path },
+    /// Retention deleted this MP4.
+    Deleted { tag: &'a str, name: &'a str },
+}
+
+/// Receives [`Event`]s; called on the job's thread.
+pub type Listener = Arc<dyn Fn(Event<'_>) + Send + Sync>;
+
 /// One sync over every camera. `now` is Unix seconds (injected so tests control look-back
 /// and retention). Holds the output's lock throughout.
 pub fn run_once(settings: &Settings, now: i64, stop: &AtomicBool) -> Result<Summary, String> {
+    run_once_with(settings, now, stop, &|_| {})
+}
+
+/// [`run_once`], telling `on_event` about each video output that appears or goes.
+pub fn run_once_with(
+    settings: &Settings,
+    now: i64,
+    stop: &AtomicBool,
+    on_event: &dyn Fn(Event<'_>),
+) -> Result<Summary, String> {
     fs::create_dir_all(&settings.output)
         .map_err(|e| format!("{}: {e}", settings.output.display()))?;
     let _lock = Lock::acquire(&settings.output)?;
@@ -417,6 +439,7 @@ pub fn run_once(settings: &Settings, now: i64, stop: &AtomicBool) -> Result<Summ
             warnings: 0,
             since_save: 0,
             stop,
+            on_event,
         };
         let started = Instant::now();
         let (video, images) = job.run(&mut state);
@@ -433,7 +456,7 @@ pub fn run_once(settings: &Settings, now: i64, stop: &AtomicBool) -> Result<Summ
         });
     }
     if settings.retention_days > 0 {
-        summary.deleted = retention(settings, &cameras, cam_now);
+        summary.deleted = retention(settings, &cameras, cam_now, on_event);
     }
     Ok(summary)
 }
@@ -450,6 +473,7 @@ struct Job<'a> {
     since_save: usize,
     /// Set when nvr is stopping: the current item finishes, the rest waits for next time.
     stop: &'a AtomicBool,
+    on_event: &'a dyn Fn(Event<'_>),
 }
 
 /// Something to import, from any datadir, sorted by time before importing.
@@ -690,6 +714,12 @@ impl Job<'_> {
                     .map_err(|e| e.to_string())
             }) {
                 Ok(bytes) => {
+                    if !item.key.picture {
+                        (self.on_event)(Event::Imported {
+                            tag: &self.cam.tag,
+                            path: &dir.join(&name),
+                        });
+                    }
                     tally.new += 1;
                     tally.bytes += bytes;
                     self.owners.insert(name.clone(), item.key);
@@ -766,6 +796,20 @@ fn remove_partials(dir: &Path) {
     }
 }
 
+/// Imported cameras already in `output`: tag → its `video/` folder (for the catalog).
+pub fn imported_cameras(output: &Path) -> BTreeMap<String, PathBuf> {
+    fs::read_dir(output)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let tag = e.file_name().to_string_lossy().into_owned();
+            let video = e.path().join("video");
+            (!tag.starts_with('.') && video.is_dir()).then_some((tag, video))
+        })
+        .collect()
+}
+
 /// The camera wall-clock second spelled by an output name, `YYYY-MM-DD_HH-MM-SS-…`.
 pub fn time_from_name(name: &str) -> Option<i64> {
     let b = name.as_bytes();
@@ -779,7 +823,12 @@ pub fn time_from_name(name: &str) -> Option<i64> {
 
 /// Deletes outputs recorded more than `retention_days` ago (camera time). Files whose names
 /// nvr did not write are left alone.
-fn retention(settings: &Settings, cameras: &[CameraDir], cam_now: i64) -> usize {
+fn retention(
+    settings: &Settings,
+    cameras: &[CameraDir],
+    cam_now: i64,
+    on_event: &dyn Fn(Event<'_>),
+) -> usize {
     let limit = cam_now - i64::from(settings.retention_days) * 86_400;
     let mut deleted = 0;
     for cam in cameras {
@@ -791,6 +840,12 @@ fn retention(settings: &Settings, cameras: &[CameraDir], cam_now: i64) -> usize 
                     && fs::remove_file(e.path()).is_ok()
                 {
                     deleted += 1;
+                    if kind == "video" {
+                        on_event(Event::Deleted {
+                            tag: &cam.tag,
+                            name: &name,
+                        });
+                    }
                 }
             }
         }
@@ -815,7 +870,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn start(settings: Settings) -> Worker {
+    pub fn start(settings: Settings, listener: Listener) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
         let (wake, sleeper) = std::sync::mpsc::channel::<()>();
         let (s, flag) = (settings.clone(), stop.clone());
@@ -830,7 +885,7 @@ impl Worker {
                 );
                 while !flag.load(Ordering::Relaxed) {
                     let now = crate::time::unix_now_ns() / 1_000_000_000;
-                    match run_once(&s, now as i64, &flag) {
+                    match run_once_with(&s, now as i64, &flag, &*listener) {
                         Ok(summary) => {
                             for line in summary.lines() {
                                 log::info!("hikvision: {line}");

@@ -57,6 +57,7 @@ fn list(board: &Board) -> super::Response {
             serde_json::json!({
                 "name": name,
                 "configured": configured.contains(name),
+                "source": segs.first().map_or("recorded", |s| source_name(s.source)),
                 "segments": segs.len(),
                 "first": segs.first().map(|s| crate::time::rfc3339_utc_ns(s.start_ns)),
                 "last": segs.last().map(|s| crate::time::rfc3339_utc_ns(s.end_ns())),
@@ -91,6 +92,7 @@ fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
                 "bytes": s.bytes,
                 "codec": s.codec.as_str(),
                 "has_motion": s.has_motion,
+                "source": source_name(s.source),
                 "preview": format!("/api/cameras/{camera}/preview/{}", s.name.replace(".mp4", ".jpg")),
                 "thumbnail": format!("/api/cameras/{camera}/preview/{}?thumb=1", s.name.replace(".mp4", ".jpg")),
             })
@@ -159,6 +161,13 @@ fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
             &serde_json::json!({ "camera": camera, "day": day, "coverage": c }),
         ),
         Err(e) => super::json(400, &serde_json::json!({ "error": e })),
+    }
+}
+
+fn source_name(s: crate::storage::catalog::Source) -> &'static str {
+    match s {
+        crate::storage::catalog::Source::Recorded => "recorded",
+        crate::storage::catalog::Source::Imported => "imported",
     }
 }
 

@@ -84,6 +84,8 @@ pub struct Runtime {
     http: HttpServer,
     policy: Arc<Mutex<storage::retention::Policy>>,
     retention: smol::Task<()>,
+    /// The Hikvision import job, when `[hikvision]` is configured.
+    hikvision: Option<crate::hikvision::sync::Worker>,
 }
 
 impl Runtime {
@@ -108,7 +110,9 @@ impl Runtime {
             http,
             policy,
             retention,
+            hikvision: None,
         };
+        rt.hikvision = config.hikvision.clone().map(|s| rt.start_import(s));
         for cam in &config.cameras {
             rt.start_camera(cam.clone());
         }
@@ -152,6 +156,41 @@ impl Runtime {
         );
         let handle = camera::spawn(cam.clone(), self.board.shared.clone());
         self.cameras.insert(cam.name.to_string(), handle);
+    }
+
+    /// Starts the import job; its MP4s enter the catalog as imported cameras (named by tag).
+    fn start_import(
+        &self,
+        settings: crate::hikvision::sync::Settings,
+    ) -> crate::hikvision::sync::Worker {
+        use crate::hikvision::sync::Event;
+        let shared = self.board.shared.clone();
+        let listener: crate::hikvision::sync::Listener = Arc::new(move |ev| {
+            let mut cat = shared.catalog.lock().unwrap();
+            let result = match ev {
+                Event::Imported { tag, path } => {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    match name.map(|n| storage::catalog::imported_segment_from_file(path, &n)) {
+                        Some(Ok(seg)) => {
+                            if let Some(dir) = path.parent() {
+                                cat.add_import(tag, dir);
+                            }
+                            cat.add(tag, seg)
+                        }
+                        Some(Err(why)) => {
+                            log::warn!("catalog: skipping {}: {why}", path.display());
+                            Ok(())
+                        }
+                        None => Ok(()),
+                    }
+                }
+                Event::Deleted { tag, name } => cat.remove(tag, name),
+            };
+            if let Err(e) = result {
+                log::warn!("catalog: {e}");
+            }
+        });
+        crate::hikvision::sync::Worker::start(settings, listener)
     }
 
     /// Publishes the camera list to /status in configuration order.
@@ -205,6 +244,13 @@ impl Runtime {
                 self.start_camera(cam.clone());
             }
         }
+        if new.hikvision != self.config.hikvision {
+            if let Some(w) = self.hikvision.take() {
+                log::info!("hikvision: configuration changed; restarting the import job");
+                w.stop();
+            }
+            self.hikvision = new.hikvision.clone().map(|s| self.start_import(s));
+        }
         *self.policy.lock().unwrap() = new.retention.clone();
         self.config = new;
         self.publish();
@@ -216,6 +262,10 @@ impl Runtime {
     pub async fn shutdown(mut self) {
         let handles: Vec<_> = std::mem::take(&mut self.cameras).into_values().collect();
         stop_all(handles, SHUTDOWN_BUDGET).await;
+        if let Some(w) = self.hikvision.take() {
+            // Finishes the item in progress (one segment at most).
+            w.stop();
+        }
         self.retention.cancel().await;
         // Fold the journal into the snapshot: the next start reads one file.
         if let Err(e) = self.board.shared.catalog.lock().unwrap().compact() {
@@ -275,8 +325,9 @@ fn prepare_storage(
         }
     }
     let started = std::time::Instant::now();
-    let (catalog, reconciled) = storage::catalog::Catalog::open(root)
-        .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
+    let (catalog, reconciled) =
+        storage::catalog::Catalog::open_with_imports(root, config.imported_cameras())
+            .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
     for (path, why) in &reconciled.skipped {
         log::warn!("catalog: skipping {}: {why}", path.display());
     }

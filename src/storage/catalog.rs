@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 pub const COMPACT_AFTER: u64 = 256 * 1024;
 const SNAPSHOT_VERSION: u32 = 1;
 
-/// `YYYY-MM-DD/HH-MM-SS±hhmm[-n].mp4`, relative to the camera's folder.
-pub type SegmentName = heapless::String<40>;
+/// `YYYY-MM-DD/HH-MM-SS±hhmm[-n].mp4`, relative to the camera's folder; for imported
+/// footage the file name in its folder (`2025-09-07_14-30-15-tag[-d0f1s2].mp4`).
+pub type SegmentName = heapless::String<64>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Source {
@@ -98,6 +99,8 @@ pub struct Catalog {
     pub bytes_written: u64,
     /// False for a read-only view (`nvr export` beside a running `nvr run`).
     writable: bool,
+    /// Imported cameras (Hikvision NAS import): camera → the flat folder of its MP4s.
+    imports: BTreeMap<String, PathBuf>,
 }
 
 impl Catalog {
@@ -108,19 +111,31 @@ impl Catalog {
     /// Loads snapshot + journal (whatever of them is readable) and reconciles with the disk,
     /// then writes a fresh snapshot. Only the recorder (one process) may do this.
     pub fn open(root: &Path) -> io::Result<(Catalog, Reconciled)> {
+        Self::open_with_imports(root, BTreeMap::new())
+    }
+
+    /// [`Catalog::open`], also covering imported cameras' folders (camera → folder).
+    pub fn open_with_imports(
+        root: &Path,
+        imports: BTreeMap<String, PathBuf>,
+    ) -> io::Result<(Catalog, Reconciled)> {
         std::fs::create_dir_all(Self::dir(root))?;
-        let (mut cat, reconciled) = Self::load(root, true)?;
+        let (mut cat, reconciled) = Self::load(root, true, imports)?;
         // Start a fresh journal on top of a fresh snapshot: startup is when we know exactly.
         cat.compact()?;
         Ok((cat, reconciled))
     }
 
     /// The same view without writing anything, for readers beside a running recorder.
-    pub fn open_readonly(root: &Path) -> io::Result<Catalog> {
-        Self::load(root, false).map(|(c, _)| c)
+    pub fn open_readonly(root: &Path, imports: BTreeMap<String, PathBuf>) -> io::Result<Catalog> {
+        Self::load(root, false, imports).map(|(c, _)| c)
     }
 
-    fn load(root: &Path, writable: bool) -> io::Result<(Catalog, Reconciled)> {
+    fn load(
+        root: &Path,
+        writable: bool,
+        imports: BTreeMap<String, PathBuf>,
+    ) -> io::Result<(Catalog, Reconciled)> {
         let dir = Self::dir(root);
         let mut cat = Catalog {
             root: root.to_path_buf(),
@@ -129,6 +144,7 @@ impl Catalog {
             journal_bytes: 0,
             bytes_written: 0,
             writable,
+            imports,
         };
         match std::fs::read(dir.join("catalog.bin")) {
             Ok(bytes) => match postcard::from_bytes::<Snapshot>(&bytes) {
@@ -136,7 +152,7 @@ impl Catalog {
                     for (camera, segs) in s.cameras {
                         let m = cat.cameras.entry(camera).or_default();
                         for seg in segs {
-                            m.insert(seg.start_ns, seg);
+                            insert(m, seg);
                         }
                     }
                 }
@@ -169,7 +185,7 @@ impl Catalog {
                 let m = self.cameras.entry(camera).or_default();
                 // A segment name is unique: a re-added name replaces the old entry.
                 m.retain(|_, s| s.name != segment.name);
-                m.insert(segment.start_ns, segment);
+                insert(m, segment);
             }
             Record::Remove { camera, name } => {
                 if let Some(m) = self.cameras.get_mut(&camera) {
@@ -182,7 +198,17 @@ impl Catalog {
     /// Makes the catalog match the files: drops entries without a file, adds files it lacks.
     fn reconcile(&mut self) -> Reconciled {
         let mut r = Reconciled::default();
-        let on_disk = walk(&self.root);
+        let mut on_disk = walk(&self.root);
+        for (camera, dir) in &self.imports {
+            if on_disk.contains_key(camera) {
+                r.skipped.push((
+                    dir.clone(),
+                    format!("imported camera {camera:?} has the name of a recorded camera"),
+                ));
+                continue;
+            }
+            on_disk.insert(camera.clone(), walk_flat(dir));
+        }
         // Drop what is gone.
         for (camera, segs) in self.cameras.iter_mut() {
             let files = on_disk.get(camera);
@@ -201,12 +227,14 @@ impl Catalog {
                 if known.contains(&name) {
                     continue;
                 }
-                match segment_from_file(&path, &name) {
+                let entry = if self.imports.contains_key(&camera) {
+                    imported_segment_from_file(&path, &name)
+                } else {
+                    segment_from_file(&path, &name)
+                };
+                match entry {
                     Ok(seg) => {
-                        self.cameras
-                            .entry(camera.clone())
-                            .or_default()
-                            .insert(seg.start_ns, seg);
+                        insert(self.cameras.entry(camera.clone()).or_default(), seg);
                         r.added += 1;
                     }
                     Err(why) => r.skipped.push((path, why)),
@@ -340,7 +368,15 @@ impl Catalog {
     }
 
     pub fn path_of(&self, camera: &str, seg: &Segment) -> PathBuf {
-        self.root.join(camera).join(seg.name.as_str())
+        match self.imports.get(camera) {
+            Some(dir) => dir.join(seg.name.as_str()),
+            None => self.root.join(camera).join(seg.name.as_str()),
+        }
+    }
+
+    /// Makes `camera` an imported camera whose files are in `dir` (first import of a camera).
+    pub fn add_import(&mut self, camera: &str, dir: &Path) {
+        self.imports.insert(camera.to_string(), dir.to_path_buf());
     }
 }
 
@@ -377,6 +413,48 @@ fn walk(root: &Path) -> BTreeMap<String, BTreeMap<String, PathBuf>> {
         }
     }
     out
+}
+
+/// Inserts keyed by start time. Two files can start at the same instant (imported footage
+/// from the repeated hour of a DST change, or two datadirs): the later one moves on by a
+/// nanosecond so neither hides the other.
+fn insert(m: &mut BTreeMap<u64, Segment>, mut seg: Segment) {
+    while m.get(&seg.start_ns).is_some_and(|s| s.name != seg.name) {
+        seg.start_ns += 1;
+    }
+    m.insert(seg.start_ns, seg);
+}
+
+/// `{dir}/*.mp4` → name → path (imported footage: one flat folder per camera).
+fn walk_flat(dir: &Path) -> BTreeMap<String, PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            (name.ends_with(".mp4") && !name.starts_with('.')).then(|| (name, f.path()))
+        })
+        .collect()
+}
+
+/// An entry for an imported file: its name carries the camera's wall clock, which is the
+/// local time of this machine's zone (camera and NVR are assumed to share it).
+pub fn imported_segment_from_file(path: &Path, name: &str) -> Result<Segment, String> {
+    let wall = crate::hikvision::sync::time_from_name(name)
+        .ok_or("name is not YYYY-MM-DD_HH-MM-SS-tag.mp4")?;
+    let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let summary = mp4::summarize(path).map_err(|e| e.to_string())?;
+    let duration = summary.duration.ok_or("no MP4 index (moov)")?;
+    Ok(Segment {
+        name: SegmentName::try_from(name).map_err(|_| "name too long")?,
+        start_ns: crate::time::unix_from_wall_clock(wall).max(0) as u64 * 1_000_000_000,
+        duration_ms: duration.as_millis() as u32,
+        bytes,
+        codec: heapless::String::new(),
+        has_motion: false,
+        source: Source::Imported,
+    })
 }
 
 /// Builds an entry for a file the catalog did not know: start from its name, duration from

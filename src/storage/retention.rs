@@ -112,6 +112,10 @@ pub fn plan(
         let limits = effective(policy, camera);
         let q = left.entry(camera.as_str()).or_default();
         for &s in segs {
+            // Imported footage has its own retention (`[hikvision] retention_days`).
+            if s.source == super::catalog::Source::Imported {
+                continue;
+            }
             if !(now.needed)(camera, s) {
                 out.push(deletion(camera, s, Reason::Mode));
                 continue;
