@@ -17,3 +17,28 @@ pub mod pictures;
 pub mod ps;
 pub mod remux;
 pub mod sync;
+
+/// Runs every parser of untrusted camera bytes over `data` and checks what they promise: no
+/// panic, and output bounded by the input (so memory is too). The `cargo fuzz` targets in
+/// `fuzz/` and the mutation test call this.
+#[doc(hidden)]
+pub fn check_parsers(data: &[u8]) {
+    let any_len = |_| Some(1u64 << 28);
+    if let Ok(i) = index::parse(data, any_len) {
+        assert_eq!(i.files.len(), i.header.av_files as usize);
+        assert!(i.segments.len() <= i.files.len() * index::SEGS_PER_FILE);
+        assert!(i.segments.iter().all(|s| s.start_offset < s.end_offset));
+    }
+    if let Ok(p) = pictures::parse(data, any_len) {
+        assert!(p.pictures.len() <= data.len() / 80);
+    }
+    if let Ok(map) = ps::probe(data) {
+        assert!(map.start < data.len());
+    }
+    let mut copy = data.to_vec();
+    assert!(remux::normalize_packs(&mut copy) <= data.len());
+    if let Some(jpeg) = pictures::slice_jpeg(data) {
+        assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg.ends_with(&[0xFF, 0xD9]));
+    }
+    let _ = sync::datadir_count(data);
+}
