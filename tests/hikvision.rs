@@ -167,6 +167,7 @@ fn settings(root: &Path, out: &Path) -> Settings {
         retention_days: 0,
         lookback_days: 0,
         images: true,
+        workers: 2,
         pipeline_dir: PathBuf::from("/nonexistent"),
     }
 }

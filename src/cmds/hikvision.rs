@@ -102,6 +102,7 @@ fn scan_main(folder: &Path) -> ExitCode {
         retention_days: 0,
         lookback_days: 0,
         images: true,
+        workers: 2,
         pipeline_dir: PathBuf::new(),
     };
     let (cameras, warnings) = sync::discover(&settings);

@@ -132,6 +132,7 @@ struct RawHikvision {
     retention_days: Option<Spanned<i64>>,
     lookback_days: Option<Spanned<i64>>,
     images: Option<bool>,
+    workers: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -519,6 +520,9 @@ impl Validator<'_> {
             retention_days,
             lookback_days,
             images: raw.images.unwrap_or(true),
+            workers: self
+                .seconds(raw.workers.as_ref(), "hikvision.workers", 1..=8)
+                .map_or_else(sync::default_workers, |w| w as usize),
             pipeline_dir: pipeline_dir.to_path_buf(),
         })
     }

@@ -8,7 +8,7 @@
 //!   fsync'd, renamed. Leftover `.part` files (a crash mid-segment) are deleted by the next run.
 //! - `<output>/.nvr-hikvision/state.bin` (postcard) remembers each finished segment and picture
 //!   by a stable identity (datadir, container, record, start time, offset), not by name. It is
-//!   saved after each camera and every [`SAVE_EVERY`] items; a crash loses at most that much
+//!   saved after every [`SAVE_EVERY`] items; a crash loses at most that much
 //!   bookkeeping, and the redo renames over the same name (a name belongs to the identity that
 //!   claimed it), so nothing is duplicated. Entries leave the state when the camera's index no
 //!   longer lists them (the container was reused), so it stays bounded by the cameras' storage.
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Items finished between state saves.
+/// Items imported between state saves.
 pub const SAVE_EVERY: usize = 32;
 /// Attempts before a failing segment or picture is given up.
 pub const MAX_ATTEMPTS: u8 = 3;
@@ -52,7 +52,14 @@ pub struct Settings {
     /// Only segments from the last N days are imported; 0 = everything in the index.
     pub lookback_days: u32,
     pub images: bool,
+    /// Segments remuxed at once (threads at nice 10).
+    pub workers: usize,
     pub pipeline_dir: PathBuf,
+}
+
+/// Default [`Settings::workers`]: two where there are two cores or more.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
 }
 
 /// Parses the seed's `CAMERA_TRANSLATION` form: `Orig:tag,Orig2:tag2`.
@@ -437,7 +444,6 @@ pub fn run_once_with(
             state: state.cameras.remove(&cam.name).unwrap_or_default(),
             owners: BTreeMap::new(),
             warnings: 0,
-            since_save: 0,
             stop,
             on_event,
         };
@@ -470,7 +476,6 @@ struct Job<'a> {
     /// Output name → the item that owns it (from the state, then this run).
     owners: BTreeMap<String, Key>,
     warnings: usize,
-    since_save: usize,
     /// Set when nvr is stopping: the current item finishes, the rest waits for next time.
     stop: &'a AtomicBool,
     on_event: &'a dyn Fn(Event<'_>),
@@ -671,12 +676,13 @@ impl Job<'_> {
         format!("{base}-d{}f{}{kind}{}.{ext}", k.datadir, k.file, k.record)
     }
 
+    /// Imports `items` in time order: names are decided here, one after the other (so
+    /// collisions resolve the same way every run); the remuxing runs on
+    /// [`Settings::workers`] low-priority threads, a batch of [`SAVE_EVERY`] at a time, and
+    /// the state is saved after each batch.
     fn import(&mut self, items: Vec<Item>, tally: &mut Tally, state: &mut State) {
+        let mut todo: Vec<(Item, String)> = Vec::new();
         for item in items {
-            if self.stop.load(Ordering::Relaxed) {
-                tally.later += 1;
-                continue;
-            }
             match self.state.items.get(&item.key) {
                 Some(Entry::Done { .. }) => {
                     tally.skipped += 1;
@@ -688,76 +694,68 @@ impl Job<'_> {
                 }
                 _ => {}
             }
-            let (kind, ext) = if item.key.picture {
-                ("images", "jpg")
-            } else {
-                ("video", "mp4")
-            };
+            let ext = if item.key.picture { "jpg" } else { "mp4" };
             let name = self.name_for(&item, ext);
-            let dir = self.out_dir(kind);
-            let tmp = dir.join(format!(".{name}.part"));
-            let result = if item.key.picture {
-                write_picture(&item, &tmp)
-            } else {
-                remux::remux(
-                    &self.settings.pipeline_dir,
-                    &item.source,
-                    item.range.clone(),
-                    &tmp,
-                )
-                .map(|r| r.bytes)
-                .map_err(|e| e.to_string())
-            };
-            match result.and_then(|bytes| {
-                fs::rename(&tmp, dir.join(&name))
-                    .map(|()| bytes)
-                    .map_err(|e| e.to_string())
-            }) {
-                Ok(bytes) => {
-                    if !item.key.picture {
-                        (self.on_event)(Event::Imported {
-                            tag: &self.cam.tag,
-                            path: &dir.join(&name),
-                        });
-                    }
-                    tally.new += 1;
-                    tally.bytes += bytes;
-                    self.owners.insert(name.clone(), item.key);
-                    self.state.items.insert(item.key, Entry::Done { name });
-                }
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    let attempts = match self.state.items.get(&item.key) {
-                        Some(Entry::Failed { attempts }) => attempts + 1,
-                        _ => 1,
-                    };
-                    let what = if item.key.picture {
-                        "picture"
-                    } else {
-                        "segment"
-                    };
-                    let given_up = if attempts >= MAX_ATTEMPTS {
-                        "; giving up on it"
-                    } else {
-                        "; will retry next run"
-                    };
-                    self.warn(format!(
-                        "{} {what} {} (bytes {}..{}): {e}{given_up}",
-                        item.source.display(),
-                        item.key.record,
-                        item.range.start,
-                        item.range.end
-                    ));
-                    self.state
-                        .items
-                        .insert(item.key, Entry::Failed { attempts });
-                    tally.failed += 1;
+            // Claimed now, so a later item of the same second sees it taken.
+            self.owners.insert(name.clone(), item.key);
+            todo.push((item, name));
+        }
+        for batch in todo.chunks(SAVE_EVERY) {
+            let results = produce_all(self.settings, &self.cam.tag, batch, self.stop);
+            for ((item, name), result) in batch.iter().zip(results) {
+                match result {
+                    None => tally.later += 1, // stopping
+                    Some(r) => self.record(item, name, r, tally),
                 }
             }
-            self.since_save += 1;
-            if self.since_save >= SAVE_EVERY {
-                self.since_save = 0;
-                self.checkpoint(state);
+            self.checkpoint(state);
+        }
+    }
+
+    fn record(&mut self, item: &Item, name: &str, result: Result<u64, String>, tally: &mut Tally) {
+        match result {
+            Ok(bytes) => {
+                if !item.key.picture {
+                    (self.on_event)(Event::Imported {
+                        tag: &self.cam.tag,
+                        path: &self.out_dir("video").join(name),
+                    });
+                }
+                tally.new += 1;
+                tally.bytes += bytes;
+                self.state.items.insert(
+                    item.key,
+                    Entry::Done {
+                        name: name.to_string(),
+                    },
+                );
+            }
+            Err(e) => {
+                let attempts = match self.state.items.get(&item.key) {
+                    Some(Entry::Failed { attempts }) => attempts + 1,
+                    _ => 1,
+                };
+                let what = if item.key.picture {
+                    "picture"
+                } else {
+                    "segment"
+                };
+                let given_up = if attempts >= MAX_ATTEMPTS {
+                    "; giving up on it"
+                } else {
+                    "; will retry next run"
+                };
+                self.warn(format!(
+                    "{} {what} {} (bytes {}..{}): {e}{given_up}",
+                    item.source.display(),
+                    item.key.record,
+                    item.range.start,
+                    item.range.end
+                ));
+                self.state
+                    .items
+                    .insert(item.key, Entry::Failed { attempts });
+                tally.failed += 1;
             }
         }
     }
@@ -771,6 +769,75 @@ impl Job<'_> {
         }
         self.state = state.cameras.remove(&self.cam.name).unwrap_or_default();
     }
+}
+
+/// Produces every item of `batch` on up to `settings.workers` threads at nice 10 (GStreamer's
+/// threads inherit it), so an import never takes CPU from recording. `None`: not started
+/// because nvr is stopping.
+fn produce_all(
+    settings: &Settings,
+    tag: &str,
+    batch: &[(Item, String)],
+    stop: &AtomicBool,
+) -> Vec<Option<Result<u64, String>>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<u64, String>>>> =
+        batch.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let workers = settings.workers.clamp(1, batch.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                // SAFETY: setpriority on this thread's own id (Linux: per-thread nice).
+                unsafe {
+                    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                    libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+                }
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((item, name)) = batch.get(i) else {
+                        break;
+                    };
+                    let r = produce(settings, tag, item, name);
+                    *results[i].lock().unwrap() = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap())
+        .collect()
+}
+
+/// One output: remux or slice to `.NAME.part`, then rename into place.
+fn produce(settings: &Settings, tag: &str, item: &Item, name: &str) -> Result<u64, String> {
+    let kind = if item.key.picture { "images" } else { "video" };
+    let dir = settings.output.join(tag).join(kind);
+    let tmp = dir.join(format!(".{name}.part"));
+    let result = if item.key.picture {
+        write_picture(item, &tmp)
+    } else {
+        remux::remux(
+            &settings.pipeline_dir,
+            &item.source,
+            item.range.clone(),
+            &tmp,
+        )
+        .map(|r| r.bytes)
+        .map_err(|e| e.to_string())
+    };
+    let result = result.and_then(|bytes| {
+        fs::rename(&tmp, dir.join(name))
+            .map(|()| bytes)
+            .map_err(|e| e.to_string())
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn write_picture(item: &Item, tmp: &Path) -> Result<u64, String> {
