@@ -37,6 +37,18 @@ const BUILT_IN: &[(&str, &str)] = &[
         "hikvision-remux-aac.pipeline",
         include_str!("../pipelines/hikvision-remux-aac.pipeline"),
     ),
+    (
+        "hikvision-caps.pipeline",
+        include_str!("../pipelines/hikvision-caps.pipeline"),
+    ),
+    (
+        "hikvision-mux.pipeline",
+        include_str!("../pipelines/hikvision-mux.pipeline"),
+    ),
+    (
+        "hikvision-mux-aac.pipeline",
+        include_str!("../pipelines/hikvision-mux-aac.pipeline"),
+    ),
 ];
 
 /// One description, and where it came from (for error messages).
@@ -95,8 +107,16 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 12] {
+pub fn example_values() -> [(&'static str, String); 14] {
     [
+        (
+            "input_caps",
+            "video/x-h265,stream-format=byte-stream,alignment=au".into(),
+        ),
+        (
+            "output_caps",
+            "video/x-h265,stream-format=hvc1,alignment=au".into(),
+        ),
         ("video_pad", "video_e0".into()),
         ("video_parser", "h265parse".into()),
         ("audio_pad", "audio_c0".into()),

@@ -5,7 +5,8 @@
 //! - [`index`]: the video index, with the validity rules most tools get wrong;
 //! - [`pictures`]: the picture index (both known variants);
 //! - [`ps`]: reading a segment's program stream map (codec, audio);
-//! - [`remux`]: a segment to MP4 in-process with GStreamer, no re-encoding;
+//! - [`pes`]: walking a segment's packets into access units and audio frames;
+//! - [`remux`]: a segment to MP4 in-process with GStreamer (`mp4mux`), no re-encoding;
 //! - [`sync`]: the job: discovery, state, lock, atomic output, retention, summary;
 //! - [`fixture`]: format-faithful camera folders for the tests and the benchmark.
 //!
@@ -13,6 +14,7 @@
 
 pub mod fixture;
 pub mod index;
+pub mod pes;
 pub mod pictures;
 pub mod ps;
 pub mod remux;

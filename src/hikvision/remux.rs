@@ -5,6 +5,7 @@
 //! The caller names a temporary output path; it holds a complete, fsync'd MP4 when this
 //! returns `Ok`, and whatever is there after an error is the caller's to delete.
 
+use super::pes;
 use super::ps::{self, Audio, StreamMap};
 use gst::prelude::*;
 use std::fmt;
@@ -54,7 +55,31 @@ pub struct Remuxed {
 }
 
 /// Remuxes `range` of `container` into `out` (created or truncated).
+///
+/// nvr's own program-stream walk ([`super::pes`]) feeding `mp4mux`; segments it does not
+/// expect (B-frames) go through `mpegpsdemux` instead, with the same result.
 pub fn remux(
+    pipeline_dir: &Path,
+    container: &Path,
+    range: Range<u64>,
+    out: &Path,
+) -> Result<Remuxed, RemuxError> {
+    remux_via(Route::Direct, pipeline_dir, container, range, out)
+}
+
+/// How a segment is demultiplexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// nvr's packet walk into `mp4mux`, falling back to [`Route::Demuxer`] for streams it
+    /// does not handle.
+    Direct,
+    /// `mpegpsdemux` → parser → `mp4mux` (for tests and the benchmark to compare).
+    Demuxer,
+}
+
+/// [`remux`] by a chosen route.
+pub fn remux_via(
+    route: Route,
     pipeline_dir: &Path,
     container: &Path,
     range: Range<u64>,
@@ -67,27 +92,26 @@ pub fn remux(
     file.read_exact(&mut head)?;
     let map = ps::probe(&head).map_err(RemuxError::Stream)?;
     let audio_kept = map.audio == Audio::Aac;
-    let name = if audio_kept {
-        "hikvision-remux-aac.pipeline"
-    } else {
-        "hikvision-remux.pipeline"
+    let tried = match route {
+        Route::Direct => direct(pipeline_dir, &mut file, head, &map, len, out),
+        Route::Demuxer => Err(Direct::Fallback("asked for".into())),
     };
-    let desc = crate::pipelines::load(pipeline_dir, name)
-        .and_then(|d| {
-            d.render(&[
-                ("video_pad", format!("video_{:02x}", map.video_id)),
-                ("video_parser", map.video.parser().to_string()),
-                ("audio_pad", format!("audio_{:02x}", map.audio_id)),
-            ])
-        })
-        .map_err(RemuxError::Pipeline)?;
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|e| RemuxError::Pipeline(e.to_string()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| RemuxError::Pipeline("not a pipeline".into()))?;
-    let result = run(&pipeline, &mut file, head, map.start, len, out);
-    let _ = pipeline.set_state(gst::State::Null);
-    result?;
+    match tried {
+        Ok(()) => {}
+        Err(Direct::Fatal(e)) => return Err(e),
+        Err(Direct::Fallback(why)) => {
+            log::debug!(
+                "hikvision: {} bytes {}..{}: {why}; using mpegpsdemux",
+                container.display(),
+                range.start,
+                range.end
+            );
+            file.seek(SeekFrom::Start(range.start))?;
+            let mut head = vec![0u8; (len as usize).min(PROBE)];
+            file.read_exact(&mut head)?;
+            with_mpegpsdemux(pipeline_dir, &mut file, head, &map, len, out)?;
+        }
+    }
     // Durable before the caller renames it into place.
     File::open(out)?.sync_all()?;
     Ok(Remuxed {
@@ -95,6 +119,376 @@ pub fn remux(
         audio_kept,
         bytes: std::fs::metadata(out)?.len(),
     })
+}
+
+fn launch(desc: &str) -> Result<gst::Pipeline, RemuxError> {
+    gst::parse::launch(desc)
+        .map_err(|e| RemuxError::Pipeline(e.to_string()))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| RemuxError::Pipeline("not a pipeline".into()))
+}
+
+fn render(
+    pipeline_dir: &Path,
+    name: &str,
+    values: &[(&str, String)],
+) -> Result<String, RemuxError> {
+    crate::pipelines::load(pipeline_dir, name)
+        .and_then(|d| d.render(values))
+        .map_err(RemuxError::Pipeline)
+}
+
+/// The `mpegpsdemux` route (`pipelines/hikvision-remux*.pipeline`).
+fn with_mpegpsdemux(
+    pipeline_dir: &Path,
+    file: &mut File,
+    head: Vec<u8>,
+    map: &StreamMap,
+    len: u64,
+    out: &Path,
+) -> Result<(), RemuxError> {
+    let name = if map.audio == Audio::Aac {
+        "hikvision-remux-aac.pipeline"
+    } else {
+        "hikvision-remux.pipeline"
+    };
+    let desc = render(
+        pipeline_dir,
+        name,
+        &[
+            ("video_pad", format!("video_{:02x}", map.video_id)),
+            ("video_parser", map.video.parser().to_string()),
+            ("audio_pad", format!("audio_{:02x}", map.audio_id)),
+        ],
+    )?;
+    let pipeline = launch(&desc)?;
+    let result = run(&pipeline, file, head, map.start, len, out);
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+enum Direct {
+    Fatal(RemuxError),
+    /// Not a stream the direct route handles: use `mpegpsdemux`.
+    Fallback(String),
+}
+
+impl From<io::Error> for Direct {
+    fn from(e: io::Error) -> Self {
+        Direct::Fatal(RemuxError::Io(e))
+    }
+}
+
+/// Caps (with codec data) by the parameter sets they were made from; a camera's rarely change.
+static CAPS_CACHE: std::sync::Mutex<Vec<(Vec<u8>, gst::Caps)>> = std::sync::Mutex::new(Vec::new());
+const CAPS_CACHE_LEN: usize = 16;
+
+/// The parameter-set NAL units (VPS/SPS/PPS) of an Annex-B access unit, concatenated.
+fn parameter_sets(au: &[u8], h265: bool) -> Vec<u8> {
+    let mut starts = Vec::new();
+    pes::nal_starts(au, &mut starts);
+    let mut out = Vec::new();
+    for (k, &(_, nal)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(au.len(), |&(sc, _)| sc);
+        let t = au.get(nal).copied().unwrap_or(0);
+        let ps = if h265 {
+            (32..=34).contains(&((t >> 1) & 0x3F))
+        } else {
+            matches!(t & 0x1F, 7 | 8)
+        };
+        if ps && end > nal {
+            out.extend_from_slice(&au[nal..end]);
+        }
+    }
+    out
+}
+
+/// MP4-ready caps for the stream whose first key frame is `au`, from the GStreamer parser.
+fn caps_for(pipeline_dir: &Path, codec: ps::VideoCodec, au: &[u8]) -> Result<gst::Caps, Direct> {
+    let h265 = codec == ps::VideoCodec::H265;
+    let key = parameter_sets(au, h265);
+    if key.is_empty() {
+        return Err(Direct::Fallback(
+            "no parameter sets in the first access unit".into(),
+        ));
+    }
+    if let Some((_, c)) = CAPS_CACHE.lock().unwrap().iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let (media, format) = if h265 {
+        ("video/x-h265", "hvc1")
+    } else {
+        ("video/x-h264", "avc")
+    };
+    let desc = render(
+        pipeline_dir,
+        "hikvision-caps.pipeline",
+        &[
+            (
+                "input_caps",
+                format!("{media},stream-format=byte-stream,alignment=au"),
+            ),
+            ("video_parser", codec.parser().to_string()),
+            (
+                "output_caps",
+                format!("{media},stream-format={format},alignment=au"),
+            ),
+        ],
+    )
+    .map_err(Direct::Fatal)?;
+    let pipeline = launch(&desc).map_err(Direct::Fatal)?;
+    let result = (|| {
+        let src = pipeline
+            .by_name("src")
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+            .ok_or("no appsrc named src")?;
+        let sink = pipeline
+            .by_name("out")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .ok_or("no appsink named out")?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| e.to_string())?;
+        let mut buf = gst::Buffer::from_slice(au.to_vec());
+        buf.get_mut()
+            .expect("new buffer")
+            .set_pts(gst::ClockTime::ZERO);
+        src.push_buffer(buf).map_err(|e| e.to_string())?;
+        let _ = src.end_of_stream();
+        sink.pull_sample()
+            .ok()
+            .and_then(|s| s.caps_owned())
+            .ok_or_else(|| "the parser gave no caps".to_string())
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    let caps = result.map_err(Direct::Fallback)?;
+    let mut cache = CAPS_CACHE.lock().unwrap();
+    if cache.len() >= CAPS_CACHE_LEN {
+        cache.remove(0);
+    }
+    cache.push((key, caps.clone()));
+    Ok(caps)
+}
+
+/// Ticks of the 90 kHz clock since `base`, across the 33-bit wrap, as a GStreamer time.
+fn since(base: u64, pts: u64) -> gst::ClockTime {
+    let ticks = pts.wrapping_sub(base) & ((1 << 33) - 1);
+    gst::ClockTime::from_nseconds(ticks * 100_000 / 9)
+}
+
+/// The direct route: [`pes::Walker`] → `appsrc` → `mp4mux` (`pipelines/hikvision-mux*`).
+fn direct(
+    pipeline_dir: &Path,
+    file: &mut File,
+    head: Vec<u8>,
+    map: &StreamMap,
+    len: u64,
+    out: &Path,
+) -> Result<(), Direct> {
+    let aac = map.audio == Audio::Aac;
+    let mut walker = pes::Walker::new(map.video_id, aac.then_some(map.audio_id));
+    let h265 = map.video == ps::VideoCodec::H265;
+    // Built at the first key frame (its parameter sets give the caps).
+    let mut mux: Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)> = None;
+    let mut early_audio: Vec<(Option<u64>, Vec<u8>)> = Vec::new();
+    let mut held: Option<(u64, Vec<u8>, bool)> = None; // one AU, until the next gives its duration
+    let mut base: Option<u64> = None;
+    let mut last_duration = gst::ClockTime::from_mseconds(40);
+    let mut failed: Option<Direct> = None;
+    let mut starts = Vec::new();
+
+    let push_video = |mux: &Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>,
+                      base: u64,
+                      (pts, au, key): (u64, Vec<u8>, bool),
+                      duration: gst::ClockTime|
+     -> Result<(), Direct> {
+        let (_, video, _) = mux.as_ref().expect("built");
+        let mut buf = gst::Buffer::from_mut_slice(au);
+        {
+            let b = buf.get_mut().expect("new buffer");
+            b.set_pts(since(base, pts));
+            b.set_dts(since(base, pts));
+            b.set_duration(duration);
+            if !key {
+                b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            }
+        }
+        video
+            .push_buffer(buf)
+            .map(|_| ())
+            .map_err(|_| Direct::Fatal(RemuxError::Pipeline("the muxer stopped".into())))
+    };
+    let push_audio = |mux: &Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>,
+                      base: u64,
+                      pts: Option<u64>,
+                      frame: Vec<u8>|
+     -> Result<(), Direct> {
+        let Some((_, _, Some(audio))) = mux.as_ref() else {
+            return Ok(());
+        };
+        if pts.is_some_and(|p| (p.wrapping_sub(base) & ((1 << 33) - 1)) > 1 << 32) {
+            return Ok(()); // audio from before the first key frame: MP4 cannot start earlier
+        }
+        let mut buf = gst::Buffer::from_mut_slice(frame);
+        if let Some(p) = pts {
+            buf.get_mut().expect("new buffer").set_pts(since(base, p));
+        }
+        audio
+            .push_buffer(buf)
+            .map(|_| ())
+            .map_err(|_| Direct::Fatal(RemuxError::Pipeline("the muxer stopped".into())))
+    };
+
+    let mut handle =
+        |unit: pes::Unit,
+         mux: &mut Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>|
+         -> Result<(), Direct> {
+            match unit {
+                pes::Unit::Audio { pts, frame } => match base {
+                    Some(b) => push_audio(mux, b, pts, frame),
+                    None if early_audio.len() < 256 => {
+                        early_audio.push((pts, frame));
+                        Ok(())
+                    }
+                    None => Err(Direct::Fallback("no video after 256 audio frames".into())),
+                },
+                pes::Unit::Video { pts, au } => {
+                    if mux.is_none() {
+                        let caps = caps_for(pipeline_dir, map.video, &au)?;
+                        *mux =
+                            Some(build_mux(pipeline_dir, aac, &caps, out).map_err(Direct::Fatal)?);
+                        base = Some(pts);
+                        for (p, f) in early_audio.drain(..) {
+                            push_audio(mux, pts, p, f)?;
+                        }
+                    }
+                    let b = base.expect("set with the muxer");
+                    let mut sample = Vec::new();
+                    let key = pes::to_length_prefixed(&au, h265, &mut starts, &mut sample);
+                    if let Some(prev) = held.replace((pts, sample, key)) {
+                        let d = since(prev.0, pts);
+                        last_duration = d;
+                        push_video(mux, b, prev, d)?;
+                    }
+                    Ok(())
+                }
+            }
+        };
+
+    walker.buf = head;
+    walker.buf.drain(..map.start);
+    let mut read = walker.buf.len() as u64 + map.start as u64;
+    loop {
+        let at_end = read >= len;
+        let mut sink = |u: pes::Unit| {
+            if failed.is_none()
+                && let Err(e) = handle(u, &mut mux)
+            {
+                failed = Some(e);
+            }
+        };
+        let walked = if at_end {
+            walker.finish(&mut sink)
+        } else {
+            walker.feed(&mut sink)
+        };
+        if let Err(e) = walked {
+            failed.get_or_insert(Direct::Fallback(e.to_string()));
+        }
+        if let Some(e) = failed.take() {
+            if let Some((p, _, _)) = mux.take() {
+                let _ = p.set_state(gst::State::Null);
+            }
+            return Err(e);
+        }
+        if at_end {
+            break;
+        }
+        let n = (len - read).min(CHUNK as u64) as usize;
+        let old = walker.buf.len();
+        walker.buf.resize(old + n, 0);
+        file.read_exact(&mut walker.buf[old..])?;
+        read += n as u64;
+    }
+    let Some(m) = mux.take() else {
+        return Err(Direct::Fatal(RemuxError::Stream(ps::PsError::NoStreamMap)));
+    };
+    if let Some(last) = held.take() {
+        push_video(
+            &Some((m.0.clone(), m.1.clone(), m.2.clone())),
+            base.unwrap_or(0),
+            last,
+            last_duration,
+        )?;
+    }
+    let (pipeline, video, audio) = m;
+    let _ = video.end_of_stream();
+    if let Some(a) = &audio {
+        let _ = a.end_of_stream();
+    }
+    let result = wait_eos(&pipeline, len);
+    let _ = pipeline.set_state(gst::State::Null);
+    result.map_err(Direct::Fatal)
+}
+
+fn build_mux(
+    pipeline_dir: &Path,
+    aac: bool,
+    caps: &gst::Caps,
+    out: &Path,
+) -> Result<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>), RemuxError> {
+    let name = if aac {
+        "hikvision-mux-aac.pipeline"
+    } else {
+        "hikvision-mux.pipeline"
+    };
+    let pipeline = launch(&render(pipeline_dir, name, &[])?)?;
+    let appsrc = |n: &str| {
+        pipeline
+            .by_name(n)
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+    };
+    let video = appsrc("video")
+        .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no appsrc named video")))?;
+    video.set_caps(Some(caps));
+    let audio = if aac {
+        Some(
+            appsrc("audio")
+                .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no appsrc named audio")))?,
+        )
+    } else {
+        None
+    };
+    pipeline
+        .by_name("sink")
+        .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no element named sink")))?
+        .set_property("location", out.to_string_lossy().to_string());
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| RemuxError::Pipeline(e.to_string()))?;
+    Ok((pipeline, video, audio))
+}
+
+/// Waits for the muxer to finish (EOS) or fail; mp4mux writes its index after EOS.
+fn wait_eos(pipeline: &gst::Pipeline, len: u64) -> Result<(), RemuxError> {
+    let bus = pipeline.bus().expect("pipeline bus");
+    let timeout = Duration::from_secs(60) + Duration::from_millis(len / 1_000_000 * 100);
+    match bus.timed_pop_filtered(
+        gst::ClockTime::try_from(timeout).expect("fits"),
+        &[gst::MessageType::Error, gst::MessageType::Eos],
+    ) {
+        Some(msg) => match msg.view() {
+            gst::MessageView::Error(e) => Err(RemuxError::Pipeline(match e.debug() {
+                Some(d) => format!("{} ({d})", e.error()),
+                None => e.error().to_string(),
+            })),
+            _ => Ok(()),
+        },
+        None => Err(RemuxError::Pipeline(format!(
+            "no end of stream within {} s",
+            timeout.as_secs()
+        ))),
+    }
 }
 
 fn run(
