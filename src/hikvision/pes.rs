@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn cut_packets_wait_and_garbage_never_panics() {
         let mut w = Walker::new(0xE0, Some(0xC0));
-        let mut pes = vec![0, 0, 1, 0xE0, 0, 12, 0x8C, 0x80, 5, 0x21, 0, 1, 0, 1];
+        let mut pes = vec![0, 0, 1, 0xE0, 0, 14, 0x8C, 0x80, 5, 0x21, 0, 1, 0, 1];
         pes.extend_from_slice(&[0, 0, 0, 1, 0x26, 7]);
         let mut units = 0;
         w.buf.extend_from_slice(&pes[..10]);
