@@ -131,7 +131,8 @@ fn make_tuin(root: &Path, close_open: bool) -> Expected {
 }
 
 /// `voordeur`: SD-card layout (the index in the folder itself), H.264 + G.711 (which MP4
-/// cannot hold), EZVIZ packed picture index, and one segment whose bytes are garbage.
+/// cannot hold), EZVIZ packed picture index, one segment whose bytes are garbage and one
+/// record pointing past the end of its container.
 fn make_voordeur(root: &Path) -> Expected {
     let cam = root.join("voordeur");
     let clip = fixture::encode(&ClipSpec::small(VideoCodec::H264, Some(AudioKind::Alaw))).unwrap();
@@ -148,6 +149,8 @@ fn make_voordeur(root: &Path) -> Expected {
         }
         d.push(0, &p, at(s), at(s + 2)).unwrap();
     }
+    // A record whose bytes are past the end of its container.
+    d.push_bogus(1, at(T0 + 110), at(T0 + 112), (0, 999_999_999));
     let mut images = BTreeMap::new();
     for (file, s) in [(0u32, T0 + 101), (1, T0 + 103)] {
         let jpeg = fixture::jpeg(160, 120, 5 + file).unwrap();
@@ -257,10 +260,10 @@ fn imports_cameras_skips_what_is_not_footage_and_is_idempotent() {
         decode_jpeg(&p);
     }
 
-    // voordeur: the garbage segment fails with a warning, the others import; G.711 is not
-    // kept (MP4 cannot hold it), the video is.
+    // voordeur: the garbage segment and the record past its container's end fail with a
+    // warning each, the others import; G.711 is not kept (MP4 cannot hold it), the video is.
     assert_eq!(listing(&out.join("voordeur/video")), voor.videos);
-    assert_eq!(by_tag["voordeur"].video.failed, 1);
+    assert_eq!(by_tag["voordeur"].video.failed, 2);
     for v in &voor.videos {
         check_video(
             &out.join("voordeur/video").join(v),

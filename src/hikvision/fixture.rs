@@ -540,6 +540,20 @@ impl Datadir {
         Ok(())
     }
 
+    /// A current-cycle record pointing at bytes that are not there (a corrupt index).
+    pub fn push_bogus(&mut self, file: u32, start: CamTime, end: CamTime, offsets: (u32, u32)) {
+        let c = &mut self.files[file as usize];
+        c.used = true;
+        c.current.push(Rec {
+            start,
+            end: Some(end),
+            start_offset: offsets.0,
+            end_offset: offsets.1,
+            first_pts: 0,
+            last_pts: 0,
+        });
+    }
+
     /// A record left from the container's previous cycle (older times, overlapping offsets).
     pub fn push_stale(&mut self, file: u32, start: CamTime, end: CamTime, offsets: (u32, u32)) {
         self.files[file as usize].stale.push(Rec {

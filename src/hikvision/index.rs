@@ -128,7 +128,20 @@ pub struct Index {
     pub files: Vec<FileRecord>,
     pub segments: Vec<Segment>,
     pub counts: Counts,
+    /// Current-cycle records refused as implausible, and why (the first [`MAX_REJECTED`];
+    /// `counts.implausible` has them all).
+    pub rejected: Vec<Rejected>,
 }
+
+/// A current-cycle record that fails a sanity rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected {
+    pub file: u32,
+    pub seg: u16,
+    pub why: &'static str,
+}
+
+pub const MAX_REJECTED: usize = 64;
 
 fn u16_at(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes([b[o], b[o + 1]])
@@ -208,6 +221,7 @@ pub fn parse(data: &[u8], container_len: impl Fn(u32) -> Option<u64>) -> Result<
     let mut files = Vec::with_capacity(header.av_files as usize);
     let mut segments = Vec::new();
     let mut counts = Counts::default();
+    let mut rejected = Vec::new();
     for f in 0..header.av_files as usize {
         let o = HEADER_LEN + f * FILE_REC_LEN;
         let rec = FileRecord {
@@ -244,7 +258,17 @@ pub fn parse(data: &[u8], container_len: impl Fn(u32) -> Option<u64>) -> Result<
             } else if r.end.is_none() {
                 Some(Skip::Open)
             } else {
-                plausibility(r, prev.as_ref(), &rec, current, container_len(f as u32))
+                let why = plausibility(r, prev.as_ref(), &rec, current, container_len(f as u32));
+                if let Some(why) = why
+                    && rejected.len() < MAX_REJECTED
+                {
+                    rejected.push(Rejected {
+                        file: f as u32,
+                        seg: s as u16,
+                        why,
+                    });
+                }
+                why.map(|_| Skip::Implausible)
             };
             match skip {
                 Some(Skip::Stale) => counts.stale += 1,
@@ -269,6 +293,7 @@ pub fn parse(data: &[u8], container_len: impl Fn(u32) -> Option<u64>) -> Result<
         files,
         segments,
         counts,
+        rejected,
     })
 }
 
@@ -295,19 +320,27 @@ fn plausibility(
     file: &FileRecord,
     current: bool,
     container_len: Option<u64>,
-) -> Option<Skip> {
+) -> Option<&'static str> {
     let end = r.end?;
-    let ok = r.start.sec >= EARLIEST
-        && r.start <= end
-        && r.start_offset < r.end_offset
-        && container_len.is_none_or(|len| u64::from(r.end_offset) <= len)
-        && prev.is_none_or(|p| {
-            r.start_offset >= p.end_offset
-                && p.end.is_some_and(|pe| r.start.sec + 1 >= pe.sec)
-        })
+    let why = if r.start.sec < EARLIEST {
+        "start time before 2015 (camera clock not set?)"
+    } else if r.start > end {
+        "ends before it starts"
+    } else if r.start_offset >= r.end_offset {
+        "empty or negative byte range"
+    } else if container_len.is_some_and(|len| u64::from(r.end_offset) > len) {
+        "byte range past the end of the container"
+    } else if prev.is_some_and(|p| r.start_offset < p.end_offset) {
+        "overlaps the previous segment"
+    } else if prev.is_some_and(|p| p.end.is_some_and(|pe| r.start.sec + 1 < pe.sec)) {
+        "starts before the previous segment ends"
+    } else if !current && (r.start.sec + 1 < file.start_sec || end.sec > file.end_sec + 1) {
         // A closed file's record brackets its segments; the current file's record is stale.
-        && (current || (r.start.sec + 1 >= file.start_sec && end.sec <= file.end_sec + 1));
-    (!ok).then_some(Skip::Implausible)
+        "outside its container's time span"
+    } else {
+        return None;
+    };
+    Some(why)
 }
 
 #[cfg(test)]

@@ -39,6 +39,21 @@ pub fn check_parsers(data: &[u8]) {
     }
     let mut copy = data.to_vec();
     assert!(remux::normalize_packs(&mut copy) <= data.len());
+    let mut walker = pes::Walker::new(0xE0, Some(0xC0));
+    walker.buf = data.to_vec();
+    let (mut bytes, mut starts, mut sample) = (0usize, Vec::new(), Vec::new());
+    let mut count = |u: pes::Unit| match u {
+        pes::Unit::Video { au, .. } => {
+            pes::to_length_prefixed(&au, true, &mut starts, &mut sample);
+            assert!(sample.len() <= au.len() + 4 * au.len().div_ceil(3));
+            bytes += au.len();
+        }
+        pes::Unit::Audio { frame, .. } => bytes += frame.len(),
+    };
+    if walker.feed(&mut count).is_ok() {
+        let _ = walker.finish(&mut count);
+    }
+    assert!(bytes <= data.len(), "payload cannot exceed the input");
     if let Some(jpeg) = pictures::slice_jpeg(data) {
         assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg.ends_with(&[0xFF, 0xD9]));
     }

@@ -444,6 +444,7 @@ pub fn run_once_with(
             state: state.cameras.remove(&cam.name).unwrap_or_default(),
             owners: BTreeMap::new(),
             warnings: 0,
+            unreadable: false,
             stop,
             on_event,
         };
@@ -476,6 +477,8 @@ struct Job<'a> {
     /// Output name → the item that owns it (from the state, then this run).
     owners: BTreeMap<String, Key>,
     warnings: usize,
+    /// An index could not be read this run.
+    unreadable: bool,
     /// Set when nvr is stopping: the current item finishes, the rest waits for next time.
     stop: &'a AtomicBool,
     on_event: &'a dyn Fn(Event<'_>),
@@ -520,8 +523,8 @@ impl Job<'_> {
         let (segments, pics) = self.scan(&mut video, &mut images);
         // Forget what the camera's index no longer lists (containers reused): bounded state.
         let listed: BTreeSet<Key> = segments.iter().chain(&pics).map(|i| i.key).collect();
-        let scanned_all = self.warnings == 0;
-        if scanned_all {
+        // (Not after a read failure: what it would have listed must not be forgotten.)
+        if !self.unreadable {
             self.state.items.retain(|k, _| listed.contains(k));
         }
         self.owners = self
@@ -562,6 +565,23 @@ impl Job<'_> {
             match self.read_index(dir) {
                 Ok(idx) => {
                     video.later += idx.counts.open;
+                    for r in &idx.rejected {
+                        self.warn(format!(
+                            "{}: record {} of hiv{:05}.mp4 skipped: {}",
+                            dir.join("index00.bin").display(),
+                            r.seg,
+                            r.file,
+                            r.why
+                        ));
+                    }
+                    if idx.counts.implausible > idx.rejected.len() {
+                        self.warn(format!(
+                            "{}: {} more implausible records skipped",
+                            dir.display(),
+                            idx.counts.implausible - idx.rejected.len()
+                        ));
+                    }
+                    video.failed += idx.counts.implausible;
                     for s in idx.segments {
                         if too_old(s.start) {
                             video.later += 1;
@@ -583,10 +603,13 @@ impl Job<'_> {
                         });
                     }
                 }
-                Err(e) => self.warn(format!(
-                    "{}: {e}; this data folder is skipped",
-                    dir.display()
-                )),
+                Err(e) => {
+                    self.unreadable = true;
+                    self.warn(format!(
+                        "{}: {e}; this data folder is skipped",
+                        dir.display()
+                    ))
+                }
             }
             if !self.settings.images {
                 continue;
@@ -622,7 +645,10 @@ impl Job<'_> {
                         });
                     }
                 }
-                Err(e) => self.warn(format!("{}: {e}; its pictures are skipped", p.display())),
+                Err(e) => {
+                    self.unreadable = true;
+                    self.warn(format!("{}: {e}; its pictures are skipped", p.display()))
+                }
             }
         }
         segs.sort_by_key(|i| (i.start, i.key));
