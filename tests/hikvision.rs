@@ -131,8 +131,8 @@ fn make_tuin(root: &Path, close_open: bool) -> Expected {
 }
 
 /// `voordeur`: SD-card layout (the index in the folder itself), H.264 + G.711 (which MP4
-/// cannot hold), EZVIZ packed picture index, one segment whose bytes are garbage and one
-/// record pointing past the end of its container.
+/// cannot hold), EZVIZ packed picture index, one segment whose bytes are garbage, one without
+/// a stream map and one record pointing past the end of its container.
 fn make_voordeur(root: &Path) -> Expected {
     let cam = root.join("voordeur");
     let clip = fixture::encode(&ClipSpec::small(VideoCodec::H264, Some(AudioKind::Alaw))).unwrap();
@@ -140,10 +140,21 @@ fn make_voordeur(root: &Path) -> Expected {
     let mut d = Datadir::create(&cam, 2).unwrap();
     d.pictures = PictureIndex::Packed96;
     let mut videos = Vec::new();
-    for (i, s) in [T0 + 100, T0 + 102, T0 + 104].into_iter().enumerate() {
+    for (i, s) in [T0 + 100, T0 + 102, T0 + 104, T0 + 106]
+        .into_iter()
+        .enumerate()
+    {
         let mut p = packer.segment(&clip, at(s), 90_000 * u64::from(s), SEG_FRAMES);
         if i == 1 {
             p.bytes = vec![0x5A; p.bytes.len()]; // no pack header, no stream map
+        } else if i == 3 {
+            // No stream map: every PSM becomes a padding packet of the same length.
+            let psm = p
+                .bytes
+                .windows(4)
+                .position(|w| w == [0, 0, 1, 0xBC])
+                .unwrap();
+            p.bytes[psm + 3] = 0xBE;
         } else {
             videos.push(out_name(s, "voordeur", "mp4"));
         }
@@ -173,6 +184,28 @@ fn settings(root: &Path, out: &Path) -> Settings {
         workers: 2,
         pipeline_dir: PathBuf::from("/nonexistent"),
     }
+}
+
+/// Every file under `dir` with its size, modification time and a checksum of its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u64)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            } else {
+                let bytes = std::fs::read(e.path()).unwrap();
+                let sum = bytes
+                    .iter()
+                    .fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
+                out.push((e.path(), m.len(), m.modified().unwrap(), sum));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -229,8 +262,14 @@ fn imports_cameras_skips_what_is_not_footage_and_is_idempotent() {
     let voor = make_voordeur(&root);
     let s = settings(&root, &out);
     let stop = AtomicBool::new(false);
+    let input_before = snapshot(&root);
 
     let summary = sync::run_once(&s, T0 as i64, &stop).unwrap();
+    assert_eq!(
+        snapshot(&root),
+        input_before,
+        "the camera's folder was written to"
+    );
     let by_tag: BTreeMap<&str, &sync::CameraSummary> = summary
         .cameras
         .iter()
@@ -260,10 +299,10 @@ fn imports_cameras_skips_what_is_not_footage_and_is_idempotent() {
         decode_jpeg(&p);
     }
 
-    // voordeur: the garbage segment and the record past its container's end fail with a
-    // warning each, the others import; G.711 is not kept (MP4 cannot hold it), the video is.
+    // voordeur: the garbage segment, the one without a stream map and the record past its
+    // container's end fail with a warning each, the others import; G.711 is not kept (MP4 cannot hold it), the video is.
     assert_eq!(listing(&out.join("voordeur/video")), voor.videos);
-    assert_eq!(by_tag["voordeur"].video.failed, 2);
+    assert_eq!(by_tag["voordeur"].video.failed, 3);
     for v in &voor.videos {
         check_video(
             &out.join("voordeur/video").join(v),
