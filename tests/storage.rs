@@ -133,6 +133,26 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
     assert!(today["gaps"].as_u64().unwrap() >= 1, "{today}");
     nvr.stop();
 
+    // After a restart the gap still says why (outages are kept in .nvr/history.journal),
+    // rather than "nvr was not running".
+    let again = Nvr::start_with(dir.path(), &nvr.config);
+    let (_, body) = http_get(again.addr(), "/api/cameras/lane/coverage");
+    let cov: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let reasons: Vec<&str> = cov["coverage"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| (x["seconds"].as_f64().unwrap() - gap_s).abs() < 1.0)
+        .map(|x| x["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("camera not recording")),
+        "after a restart: {cov}"
+    );
+    drop(again);
+
     // From the command line, to a normal MP4.
     let out = dir.path().join("export.mp4");
     let cli = |from: u64, to: u64, out: &std::path::Path| {
@@ -213,6 +233,12 @@ fn retention_deletes_by_age_and_by_camera_size_on_real_files() {
         )
     });
     let by = &status["storage"]["counters"]["deleted_by_reason"];
+    // Flash wear: every deletion was logged, and the log's bytes are counted (its lines are at
+    // least as long as the paths they name).
+    let logged = status["storage"]["counters"]["logs_written_today"]
+        .as_u64()
+        .unwrap();
+    assert!(logged >= 100 * 20, "logs_written_today = {logged}");
     let older_than_two_days = old.iter().filter(|p| {
         let name = p
             .strip_prefix(storage.join("old"))

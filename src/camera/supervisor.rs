@@ -65,6 +65,8 @@ pub struct Shared {
     pub previews: Option<crate::storage::previews::Previews>,
     /// Closed motion events of every camera.
     pub events: Mutex<crate::motion::events::EventLog>,
+    /// Outages of earlier runs, for coverage (saved by the runtime).
+    pub history: Mutex<crate::storage::history::History>,
     pub clock: Arc<dyn Clock>,
 }
 

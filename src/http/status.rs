@@ -33,7 +33,11 @@ pub fn get(board: &Board) -> super::Response {
         let cat = board.shared.catalog.lock().unwrap();
         (cat.len(), cat.total_bytes())
     };
-    let counters = board.shared.counters.lock().unwrap().clone();
+    let counters = {
+        let mut c = board.shared.counters.lock().unwrap();
+        c.logs_written(crate::logging::bytes_written());
+        c.clone()
+    };
     let body = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": board.started.elapsed().as_secs(),

@@ -45,20 +45,34 @@ impl Board {
         let now = crate::time::unix_now_ns();
         let to = next_midnight.min(now).max(from);
         let segments = self.shared.catalog.lock().unwrap().range(camera, from, to);
-        let (outages, open_since_ns, mode): (Vec<storage::coverage::Outage>, Option<u64>, &str) =
-            self.cameras()
-                .iter()
-                .find_map(|c| {
-                    let st = c.lock().unwrap();
-                    (st.name == camera).then(|| {
-                        (
-                            st.outages.iter().cloned().collect(),
-                            st.open_since_ns,
-                            st.mode,
-                        )
-                    })
+        let (mut outages, open_since_ns, mode): (
+            Vec<storage::coverage::Outage>,
+            Option<u64>,
+            &str,
+        ) = self
+            .cameras()
+            .iter()
+            .find_map(|c| {
+                let st = c.lock().unwrap();
+                (st.name == camera).then(|| {
+                    (
+                        st.outages.iter().cloned().collect(),
+                        st.open_since_ns,
+                        st.mode,
+                    )
                 })
-                .unwrap_or((Vec::new(), None, "continuous"));
+            })
+            .unwrap_or((Vec::new(), None, "continuous"));
+        // Earlier runs' outages (this run's are also there once saved: overlap is harmless).
+        outages.extend(
+            self.shared
+                .history
+                .lock()
+                .unwrap()
+                .outages(camera)
+                .iter()
+                .cloned(),
+        );
         let mut cov = storage::coverage::compute(&storage::coverage::Inputs {
             from_ns: from,
             to_ns: to,
@@ -267,6 +281,10 @@ impl Runtime {
             w.stop();
         }
         self.retention.cancel().await;
+        save_outages(&self.board, Some(crate::time::unix_now_ns()));
+        if let Err(e) = self.board.shared.history.lock().unwrap().sync() {
+            log::warn!("history: {e}");
+        }
         // Fold the journal into the snapshot: the next start reads one file.
         if let Err(e) = self.board.shared.catalog.lock().unwrap().compact() {
             log::warn!("catalog: {e}");
@@ -275,6 +293,26 @@ impl Runtime {
 
     pub fn board(&self) -> &Arc<Board> {
         &self.board
+    }
+}
+
+/// Appends every camera's closed outages (and, when stopping at `stop_ns`, open ones) to the
+/// history journal.
+fn save_outages(board: &Board, stop_ns: Option<u64>) {
+    for cam in board.cameras() {
+        let (name, live): (String, Vec<storage::coverage::Outage>) = {
+            let st = cam.lock().unwrap();
+            (st.name.clone(), st.outages.iter().cloned().collect())
+        };
+        if let Err(e) = board
+            .shared
+            .history
+            .lock()
+            .unwrap()
+            .save_outages(&name, &live, stop_ns)
+        {
+            log::warn!("history: {e}");
+        }
     }
 }
 
@@ -345,6 +383,10 @@ fn prepare_storage(
         counters: Mutex::new(storage::Counters::default()),
         retention_now,
         events: Mutex::new(crate::motion::events::EventLog::open(root)),
+        history: Mutex::new(
+            storage::history::History::open(root, crate::time::unix_now_ns())
+                .map_err(|e| format!("cannot open {}/.nvr/history.journal: {e}", root.display()))?,
+        ),
         previews: storage::previews::Previews::start()
             .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))
             .ok(),
@@ -426,9 +468,13 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
         plan(&cat.view(), policy, &situation)
     };
     let done = execute(&shared.catalog, root, planned);
-    let written = shared.catalog.lock().unwrap().bytes_written;
+    save_outages(board, None);
+    // The catalog's files and the outage history: nvr's own bookkeeping writes.
+    let written =
+        shared.catalog.lock().unwrap().bytes_written + shared.history.lock().unwrap().bytes_written;
     let mut counters = shared.counters.lock().unwrap();
     counters.catalog_written(written);
+    counters.logs_written(crate::logging::bytes_written());
     counters.deleted(&done);
     counters.last_retention_pass = Some(crate::time::rfc3339_utc_ns(crate::time::unix_now_ns()));
     if !done.is_empty() {

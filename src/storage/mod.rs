@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod coverage;
 pub mod export;
+pub mod history;
 pub mod mp4;
 pub mod previews;
 pub mod recovery;
@@ -41,6 +42,8 @@ pub struct Counters {
     pub day: String,
     pub recordings_written_today: u64,
     pub catalog_written_today: u64,
+    /// Log lines (they go to the journal, usually on the same card).
+    pub logs_written_today: u64,
     pub deleted_segments: u64,
     pub deleted_bytes: u64,
     pub deleted_by_reason: std::collections::BTreeMap<&'static str, u64>,
@@ -49,6 +52,8 @@ pub struct Counters {
     pub disk_full_episodes: u64,
     #[serde(skip)]
     catalog_written_seen: u64,
+    #[serde(skip)]
+    logs_written_seen: u64,
 }
 
 impl Counters {
@@ -59,6 +64,7 @@ impl Counters {
             self.day = today;
             self.recordings_written_today = 0;
             self.catalog_written_today = 0;
+            self.logs_written_today = 0;
         }
     }
 
@@ -72,6 +78,13 @@ impl Counters {
         self.roll();
         self.catalog_written_today += total.saturating_sub(self.catalog_written_seen);
         self.catalog_written_seen = total;
+    }
+
+    /// Takes the logger's running total of bytes emitted.
+    pub fn logs_written(&mut self, total: u64) {
+        self.roll();
+        self.logs_written_today += total.saturating_sub(self.logs_written_seen);
+        self.logs_written_seen = total;
     }
 
     pub fn deleted(&mut self, done: &[retention::Deletion]) {
