@@ -15,7 +15,7 @@ fn now_s() -> i64 {
 fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() {
     let dir = TempDir::new("export");
     let storage = dir.path().join("rec");
-    let args = ["--fps", "10", "--gop", "10"];
+    let args = ["--fps", "10", "--gop", "10", "--audio", "aac"];
     let cam = Camera::start(&args);
     let (port, url) = (cam.port, cam.url.clone());
     let mut nvr = Nvr::start(
@@ -173,6 +173,7 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
     let r = cli(from, to, &out);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let m = discover(&out).unwrap();
+    assert_eq!(m.audio_streams, 1, "the camera's AAC is in the export");
     assert!(
         (m.duration.as_secs_f64() - expect).abs() <= 0.2,
         "exported {:?}, expected {expect:.2} s",

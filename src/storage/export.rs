@@ -89,8 +89,244 @@ pub enum Output<'a> {
     Stream(Box<dyn Write + Send>),
 }
 
-/// Runs the export to completion.
+/// Runs the export to completion: frames read straight from nvr's own files into `mp4mux`
+/// when the first file is one ([`super::samples`]), else through `splitmuxsrc`.
 pub fn run(plan: &Plan, output: Output) -> Result<(), ExportError> {
+    gst::init().map_err(|e| ExportError::Failed(e.to_string()))?;
+    match plan.files.first().map(|f| super::samples::read(f)) {
+        Some(Ok(first)) => run_direct(plan, first, output),
+        Some(Err(why)) => {
+            log::debug!(
+                "export: {}: {why}; using splitmuxsrc",
+                plan.files[0].display()
+            );
+            run_splitmux(plan, output)
+        }
+        None => Err(ExportError::NoFootage),
+    }
+}
+
+/// Builds `appsrc(s) ! mp4mux ! sink` for `output`; returns the pipeline, the video and
+/// audio sources and the temporary file (file output).
+#[allow(clippy::type_complexity)]
+fn direct_pipeline(
+    plan: &Plan,
+    first: &super::samples::Movie,
+    output: Output,
+) -> Result<
+    (
+        gst::Pipeline,
+        gst_app::AppSrc,
+        Option<gst_app::AppSrc>,
+        Option<PathBuf>,
+    ),
+    ExportError,
+> {
+    let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
+    let pipeline = gst::Pipeline::new();
+    let appsrc = |caps: &gst::Caps, max_bytes: u64| {
+        gst_app::AppSrc::builder()
+            .caps(caps)
+            .format(gst::Format::Time)
+            .block(true)
+            .max_bytes(max_bytes)
+            .build()
+    };
+    let video = appsrc(&first.video.caps, 16 << 20);
+    let audio = first.audio.as_ref().map(|a| appsrc(&a.caps, 1 << 20));
+    // latency: mp4mux may queue 2 s per input instead of taking frames one at a time.
+    let mux =
+        gst::ElementFactory::make("mp4mux").property("latency", gst::ClockTime::from_seconds(2));
+    let (mux, sink, tmp) = match output {
+        Output::File(path) => {
+            let tmp = path.with_extension("mp4.partial");
+            // The index goes into space reserved at the front (no second pass over the file).
+            let reserve = planned_duration(plan) + Duration::from_secs(30);
+            let mux = mux
+                .property("reserved-max-duration", reserve.as_nanos() as u64)
+                .build()
+                .map_err(|e| fail(&e))?;
+            let sink = gst::ElementFactory::make("filesink")
+                .property("location", tmp.display().to_string())
+                .build()
+                .map_err(|e| fail(&e))?;
+            (mux, sink, Some(tmp))
+        }
+        Output::Stream(writer) => {
+            let mux = mux
+                .property("fragment-duration", 1000u32)
+                .property("streamable", true)
+                .build()
+                .map_err(|e| fail(&e))?;
+            let sink = stream_sink(writer);
+            (mux, sink.upcast(), None)
+        }
+    };
+    pipeline
+        .add_many([video.upcast_ref::<gst::Element>(), &mux, &sink])
+        .map_err(|e| fail(&e))?;
+    mux.link(&sink).map_err(|e| fail(&e))?;
+    let link = |src: &gst_app::AppSrc, template: &str| -> Result<(), ExportError> {
+        let pad = mux
+            .request_pad_simple(template)
+            .ok_or_else(|| fail(&"mp4mux has no free pad"))?;
+        src.static_pad("src")
+            .ok_or_else(|| fail(&"appsrc without a src pad"))?
+            .link(&pad)
+            .map(|_| ())
+            .map_err(|e| fail(&e))
+    };
+    link(&video, "video_%u")?;
+    if let Some(a) = &audio {
+        pipeline.add(a).map_err(|e| fail(&e))?;
+        link(a, "audio_%u")?;
+    }
+    Ok((pipeline, video, audio, tmp))
+}
+
+/// An appsink handing every produced byte to `writer` (blocking while the client is slow:
+/// the export waits, memory stays flat; a client that hung up ends it with an error).
+fn stream_sink(mut writer: Box<dyn Write + Send>) -> gst_app::AppSink {
+    let sink = gst_app::AppSink::builder().sync(false).build();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buf = sample.buffer().ok_or(gst::FlowError::Error)?;
+                let map = buf.map_readable().map_err(|_| gst::FlowError::Error)?;
+                writer.write_all(&map).map_err(|_| gst::FlowError::Error)?;
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    sink
+}
+
+/// The direct route: each file's frames, from the key frame at or before `from`, in time
+/// order, read with one `pread` each and pushed with their place in the joined timeline.
+fn run_direct(
+    plan: &Plan,
+    first: super::samples::Movie,
+    output: Output,
+) -> Result<(), ExportError> {
+    use std::os::unix::fs::FileExt;
+    let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
+    gst::init().map_err(|e| fail(&e))?;
+    let file_out = match &output {
+        Output::File(p) => Some(p.to_path_buf()),
+        Output::Stream(_) => None,
+    };
+    let (pipeline, video, audio, tmp) = direct_pipeline(plan, &first, output)?;
+    let bus = pipeline.bus().expect("pipeline bus");
+    let start = plan.start.nseconds();
+    let stop = plan.stop.nseconds();
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| fail(&e))?;
+        let mut first = Some(first);
+        let mut base = 0u64;
+        let mut origin: Option<u64> = None;
+        for (k, path) in plan.files.iter().enumerate() {
+            let movie = match first.take() {
+                Some(m) => m,
+                None => super::samples::read(path)
+                    .map_err(|e| fail(&format!("{}: {e}", path.display())))?,
+            };
+            if k > 0 && movie.video.caps != *video.caps().expect("set").as_ref() {
+                return Err(fail(&format!(
+                    "{}: the camera's codec settings changed here; export the range in two pieces",
+                    path.display()
+                )));
+            }
+            let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+            let v = &movie.video;
+            let origin = *origin.get_or_insert_with(|| {
+                // The key frame at or before `from`.
+                v.samples
+                    .iter()
+                    .filter(|s| s.sync && v.ns(s.time) <= start)
+                    .map(|s| v.ns(s.time))
+                    .next_back()
+                    .unwrap_or(0)
+            });
+            // Both tracks in time order.
+            let mut tracks: Vec<(&super::samples::Track, &gst_app::AppSrc, usize)> =
+                vec![(v, &video, 0)];
+            if let (Some(a), Some(src)) = (&movie.audio, &audio) {
+                tracks.push((a, src, 0));
+            }
+            loop {
+                let next = tracks
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (t, _, at))| {
+                        t.samples.get(*at).map(|s| (base + t.ns(s.time), i))
+                    })
+                    .min();
+                let Some((t_ns, i)) = next else { break };
+                let (track, src, at) = &mut tracks[i];
+                let s = track.samples[*at];
+                *at += 1;
+                if t_ns >= stop {
+                    if tracks.iter().all(|(t, _, at)| {
+                        t.samples
+                            .get(*at)
+                            .is_none_or(|s| base + t.ns(s.time) >= stop)
+                    }) {
+                        break;
+                    }
+                    continue;
+                }
+                if t_ns < origin {
+                    continue;
+                }
+                let mut data = vec![0u8; s.size as usize];
+                file.read_exact_at(&mut data, s.offset)
+                    .map_err(|e| fail(&format!("{}: {e}", path.display())))?;
+                let mut buf = gst::Buffer::from_mut_slice(data);
+                {
+                    let b = buf.get_mut().expect("new buffer");
+                    let pts = gst::ClockTime::from_nseconds(t_ns - origin);
+                    b.set_pts(pts);
+                    b.set_dts(pts);
+                    b.set_duration(gst::ClockTime::from_nseconds(
+                        track.ns(track.start + u64::from(s.duration)),
+                    ));
+                    if track.video && !s.sync {
+                        b.set_flags(gst::BufferFlags::DELTA_UNIT);
+                    }
+                }
+                if src.push_buffer(buf).is_err() {
+                    // The muxer or the client stopped: the reason is on the bus.
+                    return wait(&bus, gst::MessageType::Eos);
+                }
+            }
+            base += plan
+                .segments
+                .get(k)
+                .map_or(movie.duration_ns, |s| u64::from(s.duration_ms) * 1_000_000);
+        }
+        let _ = video.end_of_stream();
+        if let Some(a) = &audio {
+            let _ = a.end_of_stream();
+        }
+        wait(&bus, gst::MessageType::Eos)
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    if let (Some(tmp), Some(path)) = (tmp, file_out) {
+        match &result {
+            Ok(()) => std::fs::rename(&tmp, &path).map_err(|e| fail(&e))?,
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
+    result
+}
+
+/// The `splitmuxsrc` route, for files the direct route does not read.
+fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
     let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
     gst::init().map_err(|e| fail(&e))?;
     let pipeline = gst::Pipeline::new();

@@ -13,6 +13,7 @@ pub mod mp4;
 pub mod previews;
 pub mod recovery;
 pub mod retention;
+pub mod samples;
 
 use crate::time::LocalTime;
 use std::path::{Path, PathBuf};

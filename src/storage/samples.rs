@@ -1,0 +1,391 @@
+//! The sample tables of a recorded (or imported) MP4: where each frame is, when, whether it is
+//! a key frame, and the codec setup as GStreamer caps. Export reads frames straight from these
+//! instead of through `splitmuxsrc`/`qtdemux`.
+//!
+//! Only what nvr's own files hold is accepted (`mp4mux` output: one video track H.264/H.265,
+//! optionally AAC; no composition offsets, i.e. no B-frames; not fragmented). Anything else is
+//! an error and export uses the `splitmuxsrc` route. Every size is checked against the box it
+//! comes from, so a corrupt file is an error, never a panic or a huge allocation.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Largest `moov` read (robust-muxing files reserve space inside it).
+const MAX_MOOV: u64 = 64 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub offset: u64,
+    pub size: u32,
+    /// Presentation time in the track's timescale (decode time: there are no B-frames).
+    pub time: u64,
+    pub duration: u32,
+    pub sync: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub video: bool,
+    pub timescale: u32,
+    pub caps: gst::Caps,
+    /// Media time the presentation starts at (edit list), in the track's timescale.
+    pub start: u64,
+    pub samples: Vec<Sample>,
+}
+
+impl Track {
+    /// A sample's presentation time from the start of the file, in ns.
+    pub fn ns(&self, t: u64) -> u64 {
+        (t.saturating_sub(self.start) as u128 * 1_000_000_000 / u128::from(self.timescale)) as u64
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Movie {
+    pub duration_ns: u64,
+    pub video: Track,
+    pub audio: Option<Track>,
+}
+
+type R<T> = Result<T, String>;
+
+fn u16_at(b: &[u8], o: usize) -> R<u16> {
+    b.get(o..o + 2)
+        .map(|s| u16::from_be_bytes([s[0], s[1]]))
+        .ok_or_else(|| "truncated box".into())
+}
+fn u32_at(b: &[u8], o: usize) -> R<u32> {
+    b.get(o..o + 4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| "truncated box".into())
+}
+fn u64_at(b: &[u8], o: usize) -> R<u64> {
+    b.get(o..o + 8)
+        .map(|s| u64::from_be_bytes(s.try_into().expect("8")))
+        .ok_or_else(|| "truncated box".into())
+}
+
+/// The child boxes of `b`: (type, body).
+fn children(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        if i + 8 > b.len() {
+            return None;
+        }
+        let size = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
+        let (header, size) = if size == 1 {
+            (
+                16,
+                u64::from_be_bytes(b.get(i + 8..i + 16)?.try_into().ok()?) as usize,
+            )
+        } else if size == 0 {
+            (8, b.len() - i)
+        } else {
+            (8, size)
+        };
+        if size < header || i + size > b.len() {
+            return None;
+        }
+        let item = (&b[i + 4..i + 8], &b[i + header..i + size]);
+        i += size;
+        Some(item)
+    })
+}
+
+fn child<'a>(b: &'a [u8], kind: &[u8; 4]) -> R<&'a [u8]> {
+    children(b)
+        .find(|(k, _)| *k == kind)
+        .map(|(_, body)| body)
+        .ok_or_else(|| format!("no {} box", String::from_utf8_lossy(kind)))
+}
+
+/// Reads the `moov` of `path` (top-level boxes are skipped by their headers).
+fn read_moov(path: &Path) -> R<Vec<u8>> {
+    let mut f = File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    let mut pos = 0u64;
+    while pos + 8 <= len {
+        f.seek(SeekFrom::Start(pos)).map_err(|e| e.to_string())?;
+        let mut h = [0u8; 16];
+        f.read_exact(&mut h[..8]).map_err(|e| e.to_string())?;
+        let mut size = u64::from(u32::from_be_bytes(h[..4].try_into().expect("4")));
+        let mut header = 8;
+        if size == 1 {
+            f.read_exact(&mut h[8..]).map_err(|e| e.to_string())?;
+            size = u64::from_be_bytes(h[8..].try_into().expect("8"));
+            header = 16;
+        } else if size == 0 {
+            size = len - pos;
+        }
+        if size < header {
+            break;
+        }
+        match &h[4..8] {
+            b"moof" => return Err("fragmented MP4".into()),
+            b"moov" if size - header <= MAX_MOOV && pos + size <= len => {
+                let mut body = vec![0u8; (size - header) as usize];
+                f.read_exact(&mut body).map_err(|e| e.to_string())?;
+                return Ok(body);
+            }
+            _ => {}
+        }
+        pos += size;
+    }
+    Err("no moov box (not a finished MP4)".into())
+}
+
+pub fn read(path: &Path) -> R<Movie> {
+    let moov = read_moov(path)?;
+    let mvhd = child(&moov, b"mvhd")?;
+    let (timescale, duration) = if mvhd.first() == Some(&1) {
+        (u32_at(mvhd, 20)?, u64_at(mvhd, 24)?)
+    } else {
+        (u32_at(mvhd, 12)?, u64::from(u32_at(mvhd, 16)?))
+    };
+    if timescale == 0 {
+        return Err("mvhd timescale 0".into());
+    }
+    let mut video = None;
+    let mut audio = None;
+    for (kind, trak) in children(&moov) {
+        if kind != b"trak" {
+            continue;
+        }
+        let t = track(trak)?;
+        match (t.video, &video, &audio) {
+            (true, None, _) => video = Some(t),
+            (false, _, None) => audio = Some(t),
+            _ => return Err("more than one video or audio track".into()),
+        }
+    }
+    Ok(Movie {
+        duration_ns: (u128::from(duration) * 1_000_000_000 / u128::from(timescale)) as u64,
+        video: video.ok_or("no video track")?,
+        audio,
+    })
+}
+
+fn track(trak: &[u8]) -> R<Track> {
+    let mdia = child(trak, b"mdia")?;
+    let mdhd = child(mdia, b"mdhd")?;
+    let timescale = if mdhd.first() == Some(&1) {
+        u32_at(mdhd, 20)?
+    } else {
+        u32_at(mdhd, 12)?
+    };
+    if timescale == 0 {
+        return Err("mdhd timescale 0".into());
+    }
+    let handler = child(mdia, b"hdlr")?.get(8..12).ok_or("truncated hdlr")?;
+    let video = match handler {
+        b"vide" => true,
+        b"soun" => false,
+        other => return Err(format!("a {} track", String::from_utf8_lossy(other))),
+    };
+    // Edit list: where presentation starts in media time (mp4mux shifts audio this way).
+    let start = match child(trak, b"edts").and_then(|e| child(e, b"elst")) {
+        Ok(elst) => {
+            let v1 = elst.first() == Some(&1);
+            let n = u32_at(elst, 4)?;
+            let (entry, len) = if v1 { (8, 20) } else { (8, 12) };
+            (0..n as usize)
+                .filter_map(|k| {
+                    let o = entry + k * len;
+                    let media = if v1 {
+                        u64_at(elst, o + 8).ok()? as i64
+                    } else {
+                        i64::from(u32_at(elst, o + 4).ok()? as i32)
+                    };
+                    (media >= 0).then_some(media as u64)
+                })
+                .next()
+                .unwrap_or(0)
+        }
+        Err(_) => 0,
+    };
+    let stbl = child(child(mdia, b"minf")?, b"stbl")?;
+    if child(stbl, b"ctts").is_ok() {
+        return Err("composition offsets (B-frames)".into());
+    }
+    let caps = sample_entry(child(stbl, b"stsd")?, video)?;
+    let samples = samples(stbl)?;
+    Ok(Track {
+        video,
+        timescale,
+        caps,
+        start,
+        samples,
+    })
+}
+
+/// The first sample description as caps mp4mux accepts.
+fn sample_entry(stsd: &[u8], video: bool) -> R<gst::Caps> {
+    let entries = stsd.get(8..).ok_or("truncated stsd")?;
+    let (kind, entry) = children(entries).next().ok_or("empty stsd")?;
+    if video {
+        let (media, format, config) = match kind {
+            b"avc1" => ("video/x-h264", "avc", b"avcC"),
+            b"avc3" => ("video/x-h264", "avc3", b"avcC"),
+            b"hvc1" => ("video/x-h265", "hvc1", b"hvcC"),
+            b"hev1" => ("video/x-h265", "hev1", b"hvcC"),
+            other => return Err(format!("video {}", String::from_utf8_lossy(other))),
+        };
+        let width = u16_at(entry, 24)?;
+        let height = u16_at(entry, 26)?;
+        let data = child(entry.get(78..).ok_or("truncated sample entry")?, config)?;
+        Ok(gst::Caps::builder(media)
+            .field("stream-format", format)
+            .field("alignment", "au")
+            .field("width", i32::from(width))
+            .field("height", i32::from(height))
+            .field("codec_data", gst::Buffer::from_slice(data.to_vec()))
+            .build())
+    } else {
+        if kind != b"mp4a" {
+            return Err(format!("audio {}", String::from_utf8_lossy(kind)));
+        }
+        let channels = u16_at(entry, 16)?;
+        let rate = u32_at(entry, 24)? >> 16;
+        let esds = child(entry.get(28..).ok_or("truncated sample entry")?, b"esds")?;
+        let config = audio_specific_config(esds.get(4..).ok_or("truncated esds")?)
+            .ok_or("esds without AudioSpecificConfig")?;
+        Ok(gst::Caps::builder("audio/mpeg")
+            .field("mpegversion", 4i32)
+            .field("stream-format", "raw")
+            .field("rate", rate as i32)
+            .field("channels", i32::from(channels))
+            .field("codec_data", gst::Buffer::from_slice(config.to_vec()))
+            .build())
+    }
+}
+
+/// DecoderSpecificInfo (tag 5) inside the ES descriptor (3) / DecoderConfig (4).
+fn audio_specific_config(mut d: &[u8]) -> Option<&[u8]> {
+    loop {
+        let tag = *d.first()?;
+        let mut len = 0usize;
+        let mut i = 1;
+        loop {
+            let b = *d.get(i)?;
+            len = len << 7 | usize::from(b & 0x7F);
+            i += 1;
+            if b & 0x80 == 0 || i > 4 {
+                break;
+            }
+        }
+        let body = d.get(i..i + len)?;
+        match tag {
+            3 => {
+                let flags = *body.get(2)?;
+                let mut skip = 3;
+                if flags & 0x80 != 0 {
+                    skip += 2;
+                }
+                if flags & 0x40 != 0 {
+                    skip += 1 + usize::from(*body.get(skip)?);
+                }
+                if flags & 0x20 != 0 {
+                    skip += 2;
+                }
+                d = body.get(skip..)?;
+            }
+            4 => d = body.get(13..)?,
+            5 => return Some(body),
+            _ => d = d.get(i + len..)?,
+        }
+    }
+}
+
+fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
+    let stsz = child(stbl, b"stsz")?;
+    let fixed = u32_at(stsz, 4)?;
+    let count = u32_at(stsz, 8)? as usize;
+    if fixed == 0 && stsz.len() < 12 + 4 * count {
+        return Err("stsz shorter than its count".into());
+    }
+    let offsets: Vec<u64> = match (child(stbl, b"stco"), child(stbl, b"co64")) {
+        (Ok(b), _) => {
+            let n = u32_at(b, 4)? as usize;
+            (0..n.min(b.len() / 4))
+                .map(|k| u32_at(b, 8 + 4 * k).map(u64::from))
+                .collect::<R<_>>()?
+        }
+        (_, Ok(b)) => {
+            let n = u32_at(b, 4)? as usize;
+            (0..n.min(b.len() / 8))
+                .map(|k| u64_at(b, 8 + 8 * k))
+                .collect::<R<_>>()?
+        }
+        _ => return Err("no chunk offsets".into()),
+    };
+    let stsc = child(stbl, b"stsc")?;
+    let runs: Vec<(u32, u32)> = (0..(u32_at(stsc, 4)? as usize).min(stsc.len() / 12))
+        .map(|k| Ok((u32_at(stsc, 8 + 12 * k)?, u32_at(stsc, 12 + 12 * k)?)))
+        .collect::<R<_>>()?;
+    let stts = child(stbl, b"stts")?;
+    let deltas: Vec<(u32, u32)> = (0..(u32_at(stts, 4)? as usize).min(stts.len() / 8))
+        .map(|k| Ok((u32_at(stts, 8 + 8 * k)?, u32_at(stts, 12 + 8 * k)?)))
+        .collect::<R<_>>()?;
+    let sync: Option<Vec<u32>> = match child(stbl, b"stss") {
+        Ok(b) => Some(
+            (0..(u32_at(b, 4)? as usize).min(b.len() / 4))
+                .map(|k| u32_at(b, 8 + 4 * k))
+                .collect::<R<_>>()?,
+        ),
+        Err(_) => None,
+    };
+    let mut out = Vec::with_capacity(count);
+    // Chunk offsets × samples per chunk (stsc runs) → each sample's offset.
+    let mut run = 0usize;
+    'chunks: for (c, &chunk_offset) in offsets.iter().enumerate() {
+        let chunk = c as u32 + 1;
+        while run + 1 < runs.len() && runs[run + 1].0 <= chunk {
+            run += 1;
+        }
+        let per_chunk = runs.get(run).map_or(0, |r| r.1);
+        let mut offset = chunk_offset;
+        for _ in 0..per_chunk {
+            if out.len() == count {
+                break 'chunks;
+            }
+            let i = out.len();
+            let size = if fixed != 0 {
+                fixed
+            } else {
+                u32_at(stsz, 12 + 4 * i)?
+            };
+            out.push(Sample {
+                offset,
+                size,
+                time: 0,
+                duration: 0,
+                sync: sync.is_none(),
+            });
+            offset += u64::from(size);
+        }
+    }
+    if out.len() != count {
+        return Err("chunk tables do not cover every sample".into());
+    }
+    let mut t = 0u64;
+    let mut k = 0usize;
+    for &(n, delta) in &deltas {
+        for _ in 0..n {
+            let Some(s) = out.get_mut(k) else { break };
+            s.time = t;
+            s.duration = delta;
+            t += u64::from(delta);
+            k += 1;
+        }
+    }
+    if k != count {
+        return Err("stts does not cover every sample".into());
+    }
+    for n in sync.iter().flatten() {
+        if let Some(s) = (*n as usize).checked_sub(1).and_then(|i| out.get_mut(i)) {
+            s.sync = true;
+        }
+    }
+    Ok(out)
+}
