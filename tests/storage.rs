@@ -445,3 +445,58 @@ fn every_segment_gets_a_preview_and_a_thumbnail_of_its_first_keyframe() {
     assert!(head.contains("image/jpeg"), "{head}");
     assert_eq!(&jpeg[..2], &[0xff, 0xd8], "not a JPEG");
 }
+
+/// B-frames (composition offsets) go through the direct frame reader; files it does not read
+/// (here: two audio tracks, which nvr never writes) go through `splitmuxsrc`. Both export
+/// every frame. (That route cannot take B-frames: with them its `h264parse` hands `mp4mux`
+/// frames without timestamps; nvr's own files never need it.)
+#[test]
+fn export_handles_b_frames_and_falls_back_for_other_files() {
+    let dir = TempDir::new("export-routes");
+    let storage = dir.path().join("rec");
+    let config = dir.path().join("nvr.toml");
+    std::fs::write(&config, config_text(&storage)).unwrap();
+    let t0 = now_s() - 3600;
+    let aac = "audiotestsrc num-buffers=430 ! audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! m.";
+    for (camera, bframes, audio, direct) in [
+        ("bframes", 2, String::new(), true),
+        ("twoaudio", 0, format!("{aac} {aac}"), false),
+    ] {
+        let sample = dir.path().join(format!("{camera}.mp4"));
+        run_to_eos(&format!(
+            "videotestsrc num-buffers=100 ! video/x-raw,width=160,height=120,framerate=10/1 \
+             ! x264enc speed-preset=ultrafast bframes={bframes} b-adapt=false key-int-max=10 \
+             ! h264parse ! mp4mux name=m ! filesink location=\"{}\" {audio}",
+            sample.display()
+        ));
+        assert_eq!(
+            nvr::storage::samples::read(&sample).is_ok(),
+            direct,
+            "{camera}"
+        );
+        place_segment(&storage, camera, &sample, t0);
+        place_segment(&storage, camera, &sample, t0 + 10);
+        let out = dir.path().join(format!("{camera}-out.mp4"));
+        let r = std::process::Command::new(NVR)
+            .args(["export", "--config"])
+            .arg(&config)
+            .args(["--camera", camera, "--from"])
+            .arg(t0.to_string())
+            .arg("--to")
+            .arg((t0 + 20).to_string())
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "{camera}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert_eq!(count_frames(&out), 200, "{camera}");
+    }
+}
+
+fn config_text(storage: &std::path::Path) -> String {
+    config(storage, 10, "")
+}

@@ -3,7 +3,7 @@
 //! instead of through `splitmuxsrc`/`qtdemux`.
 //!
 //! Only what nvr's own files hold is accepted (`mp4mux` output: one video track H.264/H.265,
-//! optionally AAC; no composition offsets, i.e. no B-frames; not fragmented). Anything else is
+//! optionally AAC; B-frames fine; not fragmented). Anything else is
 //! an error and export uses the `splitmuxsrc` route. Every size is checked against the box it
 //! comes from, so a corrupt file is an error, never a panic or a huge allocation.
 
@@ -18,8 +18,10 @@ const MAX_MOOV: u64 = 64 << 20;
 pub struct Sample {
     pub offset: u64,
     pub size: u32,
-    /// Presentation time in the track's timescale (decode time: there are no B-frames).
+    /// Decode time in the track's timescale.
     pub time: u64,
+    /// Presentation time minus decode time (B-frames), in the track's timescale.
+    pub cts: i32,
     pub duration: u32,
     pub sync: bool,
 }
@@ -35,9 +37,26 @@ pub struct Track {
 }
 
 impl Track {
-    /// A sample's presentation time from the start of the file, in ns.
-    pub fn ns(&self, t: u64) -> u64 {
-        (t.saturating_sub(self.start) as u128 * 1_000_000_000 / u128::from(self.timescale)) as u64
+    /// Ticks of this track as ns of the movie's timeline (edit list applied; negative for
+    /// frames decoded before the presentation starts).
+    fn movie_ns(&self, ticks: i64) -> i64 {
+        ((i128::from(ticks) - i128::from(self.start)) * 1_000_000_000 / i128::from(self.timescale))
+            as i64
+    }
+
+    /// Decode time of a sample in the movie's timeline, ns.
+    pub fn dts_ns(&self, s: &Sample) -> i64 {
+        self.movie_ns(s.time as i64)
+    }
+
+    /// Presentation time of a sample in the movie's timeline, ns.
+    pub fn pts_ns(&self, s: &Sample) -> i64 {
+        self.movie_ns(s.time as i64 + i64::from(s.cts))
+    }
+
+    /// A duration in this track's ticks, as ns.
+    pub fn duration_ns(&self, ticks: u32) -> u64 {
+        u64::from(ticks) * 1_000_000_000 / u64::from(self.timescale)
     }
 }
 
@@ -137,6 +156,9 @@ fn read_moov(path: &Path) -> R<Vec<u8>> {
 
 pub fn read(path: &Path) -> R<Movie> {
     let moov = read_moov(path)?;
+    if child(&moov, b"mvex").is_ok() {
+        return Err("fragmented MP4".into());
+    }
     let mvhd = child(&moov, b"mvhd")?;
     let (timescale, duration) = if mvhd.first() == Some(&1) {
         (u32_at(mvhd, 20)?, u64_at(mvhd, 24)?)
@@ -205,9 +227,6 @@ fn track(trak: &[u8]) -> R<Track> {
         Err(_) => 0,
     };
     let stbl = child(child(mdia, b"minf")?, b"stbl")?;
-    if child(stbl, b"ctts").is_ok() {
-        return Err("composition offsets (B-frames)".into());
-    }
     let caps = sample_entry(child(stbl, b"stsd")?, video)?;
     let samples = samples(stbl)?;
     Ok(Track {
@@ -359,6 +378,7 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
                 offset,
                 size,
                 time: 0,
+                cts: 0,
                 duration: 0,
                 sync: sync.is_none(),
             });
@@ -381,6 +401,19 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
     }
     if k != count {
         return Err("stts does not cover every sample".into());
+    }
+    if let Ok(ctts) = child(stbl, b"ctts") {
+        let mut k = 0usize;
+        for e in 0..(u32_at(ctts, 4)? as usize).min(ctts.len() / 8) {
+            let n = u32_at(ctts, 8 + 8 * e)?;
+            // Version 0 says unsigned, but writers put negative values there too.
+            let offset = u32_at(ctts, 12 + 8 * e)? as i32;
+            for _ in 0..n {
+                let Some(s) = out.get_mut(k) else { break };
+                s.cts = offset;
+                k += 1;
+            }
+        }
     }
     for n in sync.iter().flatten() {
         if let Some(s) = (*n as usize).checked_sub(1).and_then(|i| out.get_mut(i)) {
