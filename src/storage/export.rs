@@ -1,10 +1,13 @@
 //! Export: any time range of a camera as one MP4, without re-encoding.
 //!
-//! The catalog picks the segments overlapping the range; `splitmuxsrc` plays them as one
-//! timeline (recording gaps collapse); one `KEY_UNIT | SNAP_BEFORE` seek on it starts the
-//! output at the keyframe at or before `from`; `mp4mux` writes either a normal MP4 with the
-//! index first (to a file, in space reserved up front) or a fragmented MP4 streamed as it is produced (HTTP), so the first
-//! bytes leave before the whole range is read. Lifetime: one pipeline per export.
+//! The catalog picks the segments overlapping the range; their frames are read straight from
+//! each file's sample tables ([`super::samples`], a chunk per read, no demuxer) from the key
+//! frame at or before `from`, placed on one timeline (recording gaps collapse) and pushed into
+//! `mp4mux` on the calling thread. It writes either a normal MP4 with the index first (to a
+//! file, in space reserved up front) or a fragmented MP4 streamed as it is produced (HTTP), so
+//! the first bytes leave before the whole range is read. Files nvr did not write that way
+//! (several audio tracks, fragmented) go through `splitmuxsrc` with a `KEY_UNIT |
+//! SNAP_BEFORE` seek instead. Lifetime: one pipeline per export.
 
 use super::catalog::{Catalog, Segment};
 use gst::prelude::*;
@@ -90,7 +93,7 @@ pub enum Output<'a> {
 }
 
 /// Largest read of contiguous samples at once.
-const RUN_BYTES: u64 = 4 << 20;
+const RUN_BYTES: u64 = 512 << 10;
 
 /// Runs the export to completion: frames read straight from nvr's own files into `mp4mux`
 /// when the first file is one ([`super::samples`]), else through `splitmuxsrc`.
