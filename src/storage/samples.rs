@@ -422,3 +422,67 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// Garbage and truncated tables are errors, never panics or huge allocations.
+    #[test]
+    fn corrupt_files_are_errors() {
+        gst::init().unwrap();
+        let dir = std::env::temp_dir().join(format!("nvr-samples-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.mp4");
+        let mut seed = 0x2545_F491u32;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        // A plausible skeleton with random leaves, and pure noise.
+        for round in 0..300 {
+            let mut leaf = |n: usize| (0..n).map(|_| rnd() as u8).collect::<Vec<u8>>();
+            let stbl = [
+                boxed(b"stsd", &leaf(40)),
+                boxed(b"stsz", &leaf(20)),
+                boxed(b"stco", &leaf(16)),
+                boxed(b"stsc", &leaf(20)),
+                boxed(b"stts", &leaf(16)),
+                boxed(b"ctts", &leaf(16)),
+            ]
+            .concat();
+            let mdia = [
+                boxed(b"mdhd", &leaf(24)),
+                boxed(b"hdlr", &[0, 0, 0, 0, 0, 0, 0, 0, b'v', b'i', b'd', b'e']),
+                boxed(b"minf", &boxed(b"stbl", &stbl)),
+            ]
+            .concat();
+            let moov = [
+                boxed(b"mvhd", &leaf(24)),
+                boxed(b"trak", &boxed(b"mdia", &mdia)),
+            ]
+            .concat();
+            let mut file = boxed(b"ftyp", b"isom");
+            file.extend(boxed(b"moov", &moov));
+            if round % 5 == 0 {
+                file = leaf(200);
+            }
+            if round % 3 == 0 {
+                let cut = file.len() * (round % 7) / 7;
+                file.truncate(cut);
+            }
+            std::fs::write(&path, &file).unwrap();
+            let _ = read(&path);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
