@@ -492,6 +492,33 @@ struct Item {
     range: std::ops::Range<u64>,
 }
 
+impl Item {
+    /// Record `record` of container `file` in data folder `datadir` (`dir`).
+    fn new(
+        dir: &Path,
+        (datadir, file, record): (u16, u32, u32),
+        start: index::CamTime,
+        (from, to): (u32, u32),
+        picture: bool,
+    ) -> Item {
+        let ext = if picture { "pic" } else { "mp4" };
+        Item {
+            key: Key {
+                picture,
+                datadir,
+                file,
+                record,
+                start_sec: start.sec,
+                start_usec: start.usec,
+                offset: from,
+            },
+            start,
+            source: dir.join(format!("hiv{file:05}.{ext}")),
+            range: u64::from(from)..u64::from(to),
+        }
+    }
+}
+
 fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
     let f = File::open(path)?;
     let mut out = Vec::new();
@@ -587,20 +614,13 @@ impl Job<'_> {
                             video.later += 1;
                             continue;
                         }
-                        segs.push(Item {
-                            key: Key {
-                                picture: false,
-                                datadir: d,
-                                file: s.file,
-                                record: u32::from(s.seg),
-                                start_sec: s.start.sec,
-                                start_usec: s.start.usec,
-                                offset: s.start_offset,
-                            },
-                            start: s.start,
-                            source: dir.join(format!("hiv{:05}.mp4", s.file)),
-                            range: u64::from(s.start_offset)..u64::from(s.end_offset),
-                        });
+                        segs.push(Item::new(
+                            dir,
+                            (d, s.file, u32::from(s.seg)),
+                            s.start,
+                            (s.start_offset, s.end_offset),
+                            false,
+                        ));
                     }
                 }
                 Err(e) => {
@@ -629,20 +649,13 @@ impl Job<'_> {
                             images.later += 1;
                             continue;
                         }
-                        pics.push(Item {
-                            key: Key {
-                                picture: true,
-                                datadir: d,
-                                file: pic.file,
-                                record: pic.record,
-                                start_sec: pic.time.sec,
-                                start_usec: pic.time.usec,
-                                offset: pic.start_offset,
-                            },
-                            start: pic.time,
-                            source: dir.join(format!("hiv{:05}.pic", pic.file)),
-                            range: u64::from(pic.start_offset)..u64::from(pic.end_offset),
-                        });
+                        pics.push(Item::new(
+                            dir,
+                            (d, pic.file, pic.record),
+                            pic.time,
+                            (pic.start_offset, pic.end_offset),
+                            true,
+                        ));
                     }
                 }
                 Err(e) => {

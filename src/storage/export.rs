@@ -338,15 +338,7 @@ fn run_direct(
         wait(&bus, gst::MessageType::Eos)
     })();
     let _ = pipeline.set_state(gst::State::Null);
-    if let (Some(tmp), Some(path)) = (tmp, file_out) {
-        match &result {
-            Ok(()) => std::fs::rename(&tmp, &path).map_err(|e| fail(&e))?,
-            Err(_) => {
-                let _ = std::fs::remove_file(&tmp);
-            }
-        }
-    }
-    result
+    finish_file(tmp, file_out, result)
 }
 
 /// The `splitmuxsrc` route, for files the direct route does not read.
@@ -361,7 +353,11 @@ fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
     src.connect("format-location", false, move |_| {
         Some(gst::glib::StrV::from(files.clone()).to_value())
     });
-    let (mux, sink, tmp) = match &output {
+    let file_out = match &output {
+        Output::File(p) => Some(p.to_path_buf()),
+        Output::Stream(_) => None,
+    };
+    let (mux, sink, tmp) = match output {
         Output::File(path) => {
             let tmp = path.with_extension("mp4.partial");
             let mux = gst::ElementFactory::make("mp4mux")
@@ -378,47 +374,19 @@ fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
                 .map_err(|e| fail(&e))?;
             (mux, sink, Some(tmp))
         }
-        Output::Stream(_) => {
+        Output::Stream(writer) => {
             let mux = gst::ElementFactory::make("mp4mux")
                 .property("fragment-duration", 1000u32)
                 .property("streamable", true)
                 .build()
                 .map_err(|e| fail(&e))?;
-            let sink = gst::ElementFactory::make("appsink")
-                .property("sync", false)
-                .build()
-                .map_err(|e| fail(&e))?;
-            (mux, sink, None)
+            (mux, stream_sink(writer).upcast(), None)
         }
     };
     pipeline
         .add_many([&src, &mux, &sink])
         .map_err(|e| fail(&e))?;
     mux.link(&sink).map_err(|e| fail(&e))?;
-
-    let file_out = match &output {
-        Output::File(p) => Some(p.to_path_buf()),
-        Output::Stream(_) => None,
-    };
-    if let Output::Stream(mut writer) = output {
-        let appsink = sink
-            .downcast_ref::<gst_app::AppSink>()
-            .expect("appsink")
-            .clone();
-        appsink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |s| {
-                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let buf = sample.buffer().ok_or(gst::FlowError::Error)?;
-                    let map = buf.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    // Blocks while the client is slow: the export waits, memory stays flat.
-                    // A client that hung up ends the export with an error on the bus.
-                    writer.write_all(&map).map_err(|_| gst::FlowError::Error)?;
-                    Ok(gst::FlowSuccess::Ok)
-                })
-                .build(),
-        );
-    }
 
     let weak = pipeline.downgrade();
     let mux_weak = mux.downgrade();
@@ -473,9 +441,20 @@ fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
         wait(&bus, gst::MessageType::Eos)
     })();
     let _ = pipeline.set_state(gst::State::Null);
-    if let (Some(tmp), Some(path)) = (tmp, file_out) {
+    finish_file(tmp, file_out, result)
+}
+
+/// File output: the temporary file becomes the output on success and goes on failure.
+fn finish_file(
+    tmp: Option<PathBuf>,
+    out: Option<PathBuf>,
+    result: Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    if let (Some(tmp), Some(path)) = (tmp, out) {
         match &result {
-            Ok(()) => std::fs::rename(&tmp, &path).map_err(|e| fail(&e))?,
+            Ok(()) => {
+                std::fs::rename(&tmp, &path).map_err(|e| ExportError::Failed(e.to_string()))?
+            }
             Err(_) => {
                 let _ = std::fs::remove_file(&tmp);
             }
