@@ -94,6 +94,20 @@ pub fn main(config_path: &Path) -> ExitCode {
             describe("h265")
         );
     }
+    if let Some(h) = &config.hikvision {
+        println!(
+            "hikvision import: {} into {} every {} min (retention {} days, look-back {} days)",
+            h.sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            h.output.display(),
+            h.interval.as_secs() / 60,
+            h.retention_days,
+            h.lookback_days
+        );
+    }
     let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
     println!(
         "{}: OK: {} camera{} ({}), recordings in {}, HTTP on {}",
