@@ -438,6 +438,20 @@ struct Rec {
     last_pts: u64,
 }
 
+impl Rec {
+    /// A closed record with no stream behind it (no PTS values).
+    fn bare(start: CamTime, end: CamTime, (start_offset, end_offset): (u32, u32)) -> Rec {
+        Rec {
+            start,
+            end: Some(end),
+            start_offset,
+            end_offset,
+            first_pts: 0,
+            last_pts: 0,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Container {
     used: bool,
@@ -544,38 +558,21 @@ impl Datadir {
     pub fn push_bogus(&mut self, file: u32, start: CamTime, end: CamTime, offsets: (u32, u32)) {
         let c = &mut self.files[file as usize];
         c.used = true;
-        c.current.push(Rec {
-            start,
-            end: Some(end),
-            start_offset: offsets.0,
-            end_offset: offsets.1,
-            first_pts: 0,
-            last_pts: 0,
-        });
+        c.current.push(Rec::bare(start, end, offsets));
     }
 
     /// A record left from the container's previous cycle (older times, overlapping offsets).
     pub fn push_stale(&mut self, file: u32, start: CamTime, end: CamTime, offsets: (u32, u32)) {
-        self.files[file as usize].stale.push(Rec {
-            start,
-            end: Some(end),
-            start_offset: offsets.0,
-            end_offset: offsets.1,
-            first_pts: 0,
-            last_pts: 0,
-        });
+        self.files[file as usize]
+            .stale
+            .push(Rec::bare(start, end, offsets));
     }
 
     pub fn push_picture(&mut self, file: u32, jpeg: &[u8], at: CamTime) -> io::Result<()> {
         let (s, e) = self.append(file, jpeg, true)?;
-        self.files[file as usize].pictures.push(Rec {
-            start: at,
-            end: Some(at),
-            start_offset: s,
-            end_offset: e,
-            first_pts: 0,
-            last_pts: 0,
-        });
+        self.files[file as usize]
+            .pictures
+            .push(Rec::bare(at, at, (s, e)));
         Ok(())
     }
 

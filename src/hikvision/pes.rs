@@ -8,6 +8,7 @@
 //! presentation order, PTS going backwards) is an error, and the caller falls back to the
 //! `mpegpsdemux` pipeline.
 
+use super::ps;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,40 +94,23 @@ impl Walker {
     fn walk(&mut self, last: bool, out: &mut dyn FnMut(Unit)) -> Result<usize, PesError> {
         let mut i = 0;
         let n = self.buf.len();
-        while i + 6 <= n {
-            let b = &self.buf;
-            if b[i..i + 3] != [0, 0, 1] {
-                // Lost sync: on to the next pack header.
-                match b[i + 1..]
-                    .windows(4)
-                    .position(|w| w == super::ps::PACK_START)
-                {
-                    Some(p) => {
-                        i += 1 + p;
-                        continue;
+        loop {
+            match ps::packet_at(&self.buf, i) {
+                ps::Packet::Whole { id, end } => {
+                    let is_video = id == self.video_id;
+                    if is_video || Some(id) == self.audio_id {
+                        self.pes(i, end, is_video, out)?;
                     }
-                    None => return Ok(if last { n } else { n.saturating_sub(3).max(i) }),
+                    i = end;
                 }
-            }
-            let id = b[i + 3];
-            let end = if id == 0xBA {
-                match b.get(i + 13) {
-                    Some(&s) => i + 14 + usize::from(s & 7),
-                    None => n + 1,
+                // Lost sync: on to the next pack header.
+                ps::Packet::Lost { next: Some(p) } => i = p,
+                ps::Packet::Lost { next: None } => {
+                    return Ok(if last { n } else { n.saturating_sub(3).max(i) });
                 }
-            } else {
-                i + 6 + usize::from(u16::from_be_bytes([b[i + 4], b[i + 5]]))
-            };
-            if end > n {
-                break; // cut by the end of what was read
+                ps::Packet::Cut => return Ok(i), // cut by the end of what was read
             }
-            let is_video = id == self.video_id;
-            if is_video || Some(id) == self.audio_id {
-                self.pes(i, end, is_video, out)?;
-            }
-            i = end;
         }
-        Ok(i)
     }
 
     fn pes(

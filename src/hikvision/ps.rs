@@ -88,35 +88,69 @@ fn be16(b: &[u8], o: usize) -> Option<usize> {
     ])))
 }
 
+/// What starts at some byte of a program stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packet {
+    /// A whole packet with stream id `id` (0xBA: pack header) ending at `end`.
+    Whole { id: u8, end: usize },
+    /// A packet that goes on past the end of the bytes at hand.
+    Cut,
+    /// No start code here (lost sync): the next pack header, if there is one.
+    Lost { next: Option<usize> },
+}
+
+/// The packet at `i` of `buf`. Every reader of the stream (probe, pack normalisation, the
+/// elementary-stream walk) moves through it with this, so they agree on every length.
+pub fn packet_at(buf: &[u8], i: usize) -> Packet {
+    let Some(head) = buf.get(i..i + 4) else {
+        return Packet::Cut;
+    };
+    if head[..3] != [0, 0, 1] {
+        let next = buf
+            .get(i + 1..)
+            .and_then(|rest| rest.windows(4).position(|w| w == PACK_START))
+            .map(|p| i + 1 + p);
+        return Packet::Lost { next };
+    }
+    let id = head[3];
+    let end = if id == 0xBA {
+        // MPEG-2 pack header: 14 bytes plus the stuffing length in the low 3 bits.
+        match buf.get(i + 13) {
+            Some(&b) => i + 14 + usize::from(b & 7),
+            None => return Packet::Cut,
+        }
+    } else {
+        match be16(buf, i + 4) {
+            Some(len) => i + 6 + len,
+            None => return Packet::Cut,
+        }
+    };
+    if end > buf.len() {
+        Packet::Cut
+    } else {
+        Packet::Whole { id, end }
+    }
+}
+
 /// Reads the stream map at the start of a segment (`data` is a prefix of it).
 pub fn probe(data: &[u8]) -> Result<StreamMap, PsError> {
     let start = data[..data.len().min(MAX_LEADING_JUNK + 4)]
         .windows(4)
         .position(|w| w == PACK_START)
         .ok_or(PsError::NoPackHeader)?;
-    let end = data.len().min(start + MAX_PSM_SEARCH);
+    let data = &data[..data.len().min(start + MAX_PSM_SEARCH)];
     let mut o = start;
-    while o + 4 <= end {
-        if data[o..o + 3] != [0, 0, 1] {
-            o += 1; // lost sync: scan on
-            continue;
-        }
-        let id = data[o + 3];
-        match id {
-            0xBA => {
-                // MPEG-2 pack header: 14 bytes plus the stuffing length in the low 3 bits.
-                let Some(&b) = data.get(o + 13) else { break };
-                o += 14 + usize::from(b & 7);
-            }
-            0xBC => return parse_psm(data, o, start),
-            0xE0..=0xEF => return Err(PsError::NoStreamMap),
-            _ => {
-                let Some(len) = be16(data, o + 4) else { break };
-                o += 6 + len;
-            }
+    loop {
+        match packet_at(data, o) {
+            Packet::Whole { id: 0xBC, .. } => return parse_psm(data, o, start),
+            Packet::Whole {
+                id: 0xE0..=0xEF, ..
+            } => return Err(PsError::NoStreamMap),
+            Packet::Whole { end, .. } => o = end,
+            Packet::Lost { next: Some(n) } => o = n,
+            Packet::Cut | Packet::Lost { next: None } => return Err(PsError::NoStreamMap),
         }
     }
-    Err(PsError::NoStreamMap)
 }
 
 fn parse_psm(data: &[u8], o: usize, start: usize) -> Result<StreamMap, PsError> {

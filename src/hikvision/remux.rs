@@ -469,7 +469,8 @@ fn build_mux(
     Ok((pipeline, video, audio))
 }
 
-/// Waits for the muxer to finish (EOS) or fail; mp4mux writes its index after EOS.
+/// Waits for the muxer to finish (EOS) or fail; mp4mux writes its index after EOS. Bounded
+/// by the segment's size, so a stuck pipeline cannot stall the whole sync.
 fn wait_eos(pipeline: &gst::Pipeline, len: u64) -> Result<(), RemuxError> {
     let bus = pipeline.bus().expect("pipeline bus");
     let timeout = Duration::from_secs(60) + Duration::from_millis(len / 1_000_000 * 100);
@@ -477,17 +478,23 @@ fn wait_eos(pipeline: &gst::Pipeline, len: u64) -> Result<(), RemuxError> {
         gst::ClockTime::try_from(timeout).expect("fits"),
         &[gst::MessageType::Error, gst::MessageType::Eos],
     ) {
-        Some(msg) => match msg.view() {
-            gst::MessageView::Error(e) => Err(RemuxError::Pipeline(match e.debug() {
-                Some(d) => format!("{} ({d})", e.error()),
-                None => e.error().to_string(),
-            })),
-            _ => Ok(()),
-        },
+        Some(msg) if matches!(msg.view(), gst::MessageView::Error(_)) => Err(message_error(&msg)),
+        Some(_) => Ok(()),
         None => Err(RemuxError::Pipeline(format!(
             "no end of stream within {} s",
             timeout.as_secs()
         ))),
+    }
+}
+
+/// An error message as a [`RemuxError`] (with GStreamer's debug detail).
+fn message_error(msg: &gst::Message) -> RemuxError {
+    match msg.view() {
+        gst::MessageView::Error(e) => RemuxError::Pipeline(match e.debug() {
+            Some(d) => format!("{} ({d})", e.error()),
+            None => e.error().to_string(),
+        }),
+        _ => RemuxError::Pipeline("unexpected message".into()),
     }
 }
 
@@ -512,17 +519,6 @@ fn run(
         .set_state(gst::State::Playing)
         .map_err(|e| RemuxError::Pipeline(e.to_string()))?;
     let bus = pipeline.bus().expect("pipeline bus");
-    let error = |bus: &gst::Bus, timeout: gst::ClockTime| -> Option<Result<(), String>> {
-        let msg =
-            bus.timed_pop_filtered(timeout, &[gst::MessageType::Error, gst::MessageType::Eos])?;
-        Some(match msg.view() {
-            gst::MessageView::Error(e) => Err(match e.debug() {
-                Some(d) => format!("{} ({d})", e.error()),
-                None => e.error().to_string(),
-            }),
-            _ => Ok(()),
-        })
-    };
     // Whole packets are pushed; a packet cut by the read boundary waits for the next read.
     let mut pushed = head.len() as u64;
     let mut buf = head;
@@ -535,8 +531,8 @@ fn run(
         if !buf.is_empty() && src.push_buffer(gst::Buffer::from_mut_slice(buf)).is_err() {
             break; // the pipeline stopped: its error is on the bus
         }
-        if let Some(Err(e)) = error(&bus, gst::ClockTime::ZERO) {
-            return Err(RemuxError::Pipeline(e));
+        if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            return Err(message_error(&msg));
         }
         if at_end {
             break;
@@ -549,16 +545,7 @@ fn run(
         pushed += n as u64;
     }
     let _ = src.end_of_stream();
-    // mp4mux writes its index after EOS; a stuck pipeline must not stall the whole sync.
-    let timeout = Duration::from_secs(60) + Duration::from_millis(len / 1_000_000 * 100);
-    match error(&bus, gst::ClockTime::try_from(timeout).expect("fits")) {
-        Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(RemuxError::Pipeline(e)),
-        None => Err(RemuxError::Pipeline(format!(
-            "no end of stream within {} s",
-            timeout.as_secs()
-        ))),
-    }
+    wait_eos(pipeline, len)
 }
 
 /// Walks the program-stream packets at the start of `buf`, setting every pack header's
@@ -570,35 +557,21 @@ fn run(
 /// standard says stuffing is 0xFF; making it so costs a few bytes' writes per packet.
 pub fn normalize_packs(buf: &mut [u8]) -> usize {
     let mut i = 0;
-    while i + 6 <= buf.len() {
-        if buf[i..i + 3] != [0, 0, 1] {
-            // Not on a packet: leave the bytes alone up to the next pack header.
-            match buf[i + 1..].windows(4).position(|w| w == ps::PACK_START) {
-                Some(p) => {
-                    i += 1 + p;
-                    continue;
+    loop {
+        match ps::packet_at(buf, i) {
+            ps::Packet::Whole { id, end } => {
+                if id == 0xBA {
+                    buf[i + 14..end].fill(0xFF);
                 }
-                None => return buf.len().saturating_sub(3).max(i),
+                i = end;
             }
+            ps::Packet::Lost { next: Some(n) } => i = n,
+            // Not on a packet up to the end: leave those bytes alone (but a start code may
+            // begin in the last three).
+            ps::Packet::Lost { next: None } => return buf.len().saturating_sub(3).max(i),
+            ps::Packet::Cut => return i,
         }
-        let end = if buf[i + 3] == 0xBA {
-            let Some(&b) = buf.get(i + 13) else { break };
-            let stuffing = usize::from(b & 7);
-            let end = i + 14 + stuffing;
-            if end > buf.len() {
-                break;
-            }
-            buf[i + 14..end].fill(0xFF);
-            end
-        } else {
-            i + 6 + usize::from(u16::from_be_bytes([buf[i + 4], buf[i + 5]]))
-        };
-        if end > buf.len() {
-            break;
-        }
-        i = end;
     }
-    i
 }
 
 #[cfg(test)]

@@ -112,26 +112,36 @@ pub fn run(plan: &Plan, output: Output) -> Result<(), ExportError> {
     }
 }
 
-/// Builds `mp4mux ! sink` for `output`; returns the pipeline (playing), the muxer and the
-/// temporary file (file output). Inputs are attached with [`feeder`].
-fn direct_pipeline(
+/// Builds `mp4mux ! sink` for `output` (both routes); returns the pipeline (not started),
+/// the muxer and the temporary file (file output). `direct`: frames come from
+/// [`feeder`]s with known timestamps, so mp4mux may queue 2 s per input (`latency`: it takes
+/// frames in batches) and the file's index goes into space reserved at the front (no second
+/// pass over the file). The `splitmuxsrc` route keeps the plain settings (faststart), which
+/// are the ones it works with.
+fn output_pipeline(
     plan: &Plan,
     output: Output,
+    direct: bool,
 ) -> Result<(gst::Pipeline, gst::Element, Option<PathBuf>), ExportError> {
     let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
     let pipeline = gst::Pipeline::new();
-    // latency: mp4mux may queue 2 s per input instead of taking frames one at a time.
-    let mux =
-        gst::ElementFactory::make("mp4mux").property("latency", gst::ClockTime::from_seconds(2));
+    let mut mux = gst::ElementFactory::make("mp4mux");
+    if direct {
+        mux = mux.property("latency", gst::ClockTime::from_seconds(2));
+    }
     let (mux, sink, tmp) = match output {
         Output::File(path) => {
             let tmp = path.with_extension("mp4.partial");
-            // The index goes into space reserved at the front (no second pass over the file).
-            let reserve = planned_duration(plan) + Duration::from_secs(30);
-            let mux = mux
-                .property("reserved-max-duration", reserve.as_nanos() as u64)
-                .build()
-                .map_err(|e| fail(&e))?;
+            let mux = if direct {
+                let reserve = planned_duration(plan) + Duration::from_secs(30);
+                mux.property("reserved-max-duration", reserve.as_nanos() as u64)
+            } else {
+                mux.property("faststart", true).property(
+                    "faststart-file",
+                    tmp.with_extension("moov").display().to_string(),
+                )
+            };
+            let mux = mux.build().map_err(|e| fail(&e))?;
             let sink = gst::ElementFactory::make("filesink")
                 .property("location", tmp.display().to_string())
                 .build()
@@ -150,9 +160,6 @@ fn direct_pipeline(
     };
     pipeline.add_many([&mux, &sink]).map_err(|e| fail(&e))?;
     mux.link(&sink).map_err(|e| fail(&e))?;
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| fail(&e))?;
     Ok((pipeline, mux, tmp))
 }
 
@@ -206,7 +213,11 @@ fn run_direct(
         Output::File(p) => Some(p.to_path_buf()),
         Output::Stream(_) => None,
     };
-    let (pipeline, mux, tmp) = direct_pipeline(plan, output)?;
+    let (pipeline, mux, tmp) = output_pipeline(plan, output, true)?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| fail(&e))?;
+    // Inputs are attached with [`feeder`] once the muxer runs.
     let bus = pipeline.bus().expect("pipeline bus");
     let video_caps = first.video.caps.clone();
     let start = plan.start.nseconds();
@@ -344,8 +355,6 @@ fn run_direct(
 /// The `splitmuxsrc` route, for files the direct route does not read.
 fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
     let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
-    gst::init().map_err(|e| fail(&e))?;
-    let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("splitmuxsrc")
         .build()
         .map_err(|e| fail(&e))?;
@@ -357,36 +366,8 @@ fn run_splitmux(plan: &Plan, output: Output) -> Result<(), ExportError> {
         Output::File(p) => Some(p.to_path_buf()),
         Output::Stream(_) => None,
     };
-    let (mux, sink, tmp) = match output {
-        Output::File(path) => {
-            let tmp = path.with_extension("mp4.partial");
-            let mux = gst::ElementFactory::make("mp4mux")
-                .property("faststart", true)
-                .property(
-                    "faststart-file",
-                    tmp.with_extension("moov").display().to_string(),
-                )
-                .build()
-                .map_err(|e| fail(&e))?;
-            let sink = gst::ElementFactory::make("filesink")
-                .property("location", tmp.display().to_string())
-                .build()
-                .map_err(|e| fail(&e))?;
-            (mux, sink, Some(tmp))
-        }
-        Output::Stream(writer) => {
-            let mux = gst::ElementFactory::make("mp4mux")
-                .property("fragment-duration", 1000u32)
-                .property("streamable", true)
-                .build()
-                .map_err(|e| fail(&e))?;
-            (mux, stream_sink(writer).upcast(), None)
-        }
-    };
-    pipeline
-        .add_many([&src, &mux, &sink])
-        .map_err(|e| fail(&e))?;
-    mux.link(&sink).map_err(|e| fail(&e))?;
+    let (pipeline, mux, tmp) = output_pipeline(plan, output, false)?;
+    pipeline.add(&src).map_err(|e| fail(&e))?;
 
     let weak = pipeline.downgrade();
     let mux_weak = mux.downgrade();

@@ -19,11 +19,36 @@ pub struct Mp4Summary {
 const MAX_MOOV: u64 = 64 << 20;
 
 pub fn summarize(path: &Path) -> io::Result<Mp4Summary> {
+    let top = read_top(path)?;
+    Ok(Mp4Summary {
+        duration: top
+            .moov
+            .as_deref()
+            .and_then(mvhd)
+            .and_then(|(timescale, duration)| {
+                (timescale != 0).then(|| {
+                    Duration::from_nanos(
+                        (duration as u128 * 1_000_000_000 / timescale as u128) as u64,
+                    )
+                })
+            }),
+        fragmented: top.fragmented,
+    })
+}
+
+/// The top level of an MP4 file: its `moov` body (if any, and not larger than [`MAX_MOOV`])
+/// and whether it has `moof` boxes. Box headers are read, nothing else but the `moov`.
+pub struct TopLevel {
+    pub moov: Option<Vec<u8>>,
+    pub fragmented: bool,
+}
+
+pub fn read_top(path: &Path) -> io::Result<TopLevel> {
     let mut f = File::open(path)?;
     let len = f.metadata()?.len();
     let mut pos = 0u64;
-    let mut summary = Mp4Summary {
-        duration: None,
+    let mut top = TopLevel {
+        moov: None,
         fragmented: false,
     };
     while pos + 8 <= len {
@@ -47,18 +72,18 @@ pub fn summarize(path: &Path) -> io::Result<Mp4Summary> {
             b"moov" if size - header <= MAX_MOOV => {
                 let mut body = vec![0u8; (size - header).min(len - pos - header) as usize];
                 f.read_exact(&mut body)?;
-                summary.duration = mvhd_duration(&body);
+                top.moov = Some(body);
             }
-            b"moof" => summary.fragmented = true,
+            b"moof" => top.fragmented = true,
             _ => {}
         }
         pos += size;
     }
-    Ok(summary)
+    Ok(top)
 }
 
-/// Finds `mvhd` among the children of `moov` and returns its duration.
-fn mvhd_duration(moov: &[u8]) -> Option<Duration> {
+/// `moov/mvhd`: (timescale, duration).
+pub fn mvhd(moov: &[u8]) -> Option<(u32, u64)> {
     let mut i = 0usize;
     while i + 8 <= moov.len() {
         let size = u32::from_be_bytes(moov[i..i + 4].try_into().ok()?) as usize;
@@ -67,40 +92,35 @@ fn mvhd_duration(moov: &[u8]) -> Option<Duration> {
         }
         if &moov[i + 4..i + 8] == b"mvhd" {
             let b = &moov[i + 8..i + size];
-            let version = *b.first()?;
-            let (timescale, duration) = if version == 1 {
-                (
+            return if *b.first()? == 1 {
+                Some((
                     u32::from_be_bytes(b.get(20..24)?.try_into().ok()?),
                     u64::from_be_bytes(b.get(24..32)?.try_into().ok()?),
-                )
+                ))
             } else {
-                (
+                Some((
                     u32::from_be_bytes(b.get(12..16)?.try_into().ok()?),
                     u64::from(u32::from_be_bytes(b.get(16..20)?.try_into().ok()?)),
-                )
+                ))
             };
-            if timescale == 0 {
-                return None;
-            }
-            return Some(Duration::from_nanos(
-                (duration as u128 * 1_000_000_000 / timescale as u128) as u64,
-            ));
         }
         i += size;
     }
     None
 }
 
+/// One box, for tests: size, type, body.
+#[cfg(test)]
+pub fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    v.extend_from_slice(kind);
+    v.extend_from_slice(body);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        v.extend_from_slice(kind);
-        v.extend_from_slice(body);
-        v
-    }
 
     #[test]
     fn reads_mvhd_v0_duration() {

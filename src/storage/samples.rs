@@ -7,12 +7,7 @@
 //! an error and export uses the `splitmuxsrc` route. Every size is checked against the box it
 //! comes from, so a corrupt file is an error, never a panic or a huge allocation.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-
-/// Largest `moov` read (robust-muxing files reserve space inside it).
-const MAX_MOOV: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -119,52 +114,13 @@ fn child<'a>(b: &'a [u8], kind: &[u8; 4]) -> R<&'a [u8]> {
         .ok_or_else(|| format!("no {} box", String::from_utf8_lossy(kind)))
 }
 
-/// Reads the `moov` of `path` (top-level boxes are skipped by their headers).
-fn read_moov(path: &Path) -> R<Vec<u8>> {
-    let mut f = File::open(path).map_err(|e| e.to_string())?;
-    let len = f.metadata().map_err(|e| e.to_string())?.len();
-    let mut pos = 0u64;
-    while pos + 8 <= len {
-        f.seek(SeekFrom::Start(pos)).map_err(|e| e.to_string())?;
-        let mut h = [0u8; 16];
-        f.read_exact(&mut h[..8]).map_err(|e| e.to_string())?;
-        let mut size = u64::from(u32::from_be_bytes(h[..4].try_into().expect("4")));
-        let mut header = 8;
-        if size == 1 {
-            f.read_exact(&mut h[8..]).map_err(|e| e.to_string())?;
-            size = u64::from_be_bytes(h[8..].try_into().expect("8"));
-            header = 16;
-        } else if size == 0 {
-            size = len - pos;
-        }
-        if size < header {
-            break;
-        }
-        match &h[4..8] {
-            b"moof" => return Err("fragmented MP4".into()),
-            b"moov" if size - header <= MAX_MOOV && pos + size <= len => {
-                let mut body = vec![0u8; (size - header) as usize];
-                f.read_exact(&mut body).map_err(|e| e.to_string())?;
-                return Ok(body);
-            }
-            _ => {}
-        }
-        pos += size;
-    }
-    Err("no moov box (not a finished MP4)".into())
-}
-
 pub fn read(path: &Path) -> R<Movie> {
-    let moov = read_moov(path)?;
-    if child(&moov, b"mvex").is_ok() {
+    let top = super::mp4::read_top(path).map_err(|e| e.to_string())?;
+    let moov = top.moov.ok_or("no moov box (not a finished MP4)")?;
+    if top.fragmented || child(&moov, b"mvex").is_ok() {
         return Err("fragmented MP4".into());
     }
-    let mvhd = child(&moov, b"mvhd")?;
-    let (timescale, duration) = if mvhd.first() == Some(&1) {
-        (u32_at(mvhd, 20)?, u64_at(mvhd, 24)?)
-    } else {
-        (u32_at(mvhd, 12)?, u64::from(u32_at(mvhd, 16)?))
-    };
+    let (timescale, duration) = super::mp4::mvhd(&moov).ok_or("no mvhd box")?;
     if timescale == 0 {
         return Err("mvhd timescale 0".into());
     }
@@ -425,14 +381,8 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::mp4::boxed;
     use super::*;
-
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        v.extend_from_slice(kind);
-        v.extend_from_slice(body);
-        v
-    }
 
     /// Garbage and truncated tables are errors, never panics or huge allocations.
     #[test]
