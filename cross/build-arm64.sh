@@ -115,8 +115,12 @@ printf '[storage]\npath = "%s/rec"\nsegment_seconds = 2\n[http]\nlisten = "127.0
 arm run --config "$RUN/rec.toml" > "$RUN/run.log" 2>&1 &
 run=$!
 # Emulation is slow: give it time to connect before counting seconds of recording.
-for _ in $(seq 300); do grep -q "recording" "$RUN/run.log" && break; sleep 0.1; done
-sleep 8
+# Wait for what is being tested (two finished segments: a third file has been opened), not
+# for a fixed time: under emulation on a loaded machine 8 s of wall clock held one segment.
+for _ in $(seq 1200); do
+  [ "$(find "$RUN/rec/arm" -name '*.mp4' 2>/dev/null | wc -l)" -ge 3 ] && break
+  sleep 0.1
+done
 kill -TERM "$run"; wait "$run" || true
 kill -TERM "$cam"; wait "$cam" || true
 n=0

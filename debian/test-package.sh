@@ -109,7 +109,14 @@ EOF
 chmod 644 "$ROOT/tmp/rec.toml"
 in_root runuser -u nvr -- nvr run --config /tmp/rec.toml > "$ROOT/tmp/run.log" 2>&1 &
 run_pid=$!
-sleep 9
+# Wait for what is checked below (two finished segments, i.e. a third file opened, and a
+# thumbnail), not for a fixed time: a loaded machine records less per second of wall clock.
+rec="$ROOT/var/lib/nvr/recordings/pkg"
+for _ in $(seq 900); do
+  [ "$(find "$rec" -name '*.mp4' 2>/dev/null | wc -l)" -ge 3 ] \
+    && [ "$(find "$rec" -name '*.thumb.jpg' 2>/dev/null | wc -l)" -ge 1 ] && break
+  sleep 0.1
+done
 # Signal nvr itself, not runuser around it (whose command line does not start with nvr).
 pkill -TERM -f "^nvr run --config /tmp/rec.toml" || true
 wait "$run_pid" || true
