@@ -1,8 +1,8 @@
 """The seeds' motion detector in OpenCV, for bench/motion.sh: gray -> Gaussian blur ->
 difference with the previous frame -> threshold -> dilate x8 / erode x4 -> contours ->
-area filter. Prints ms/frame, and precision and recall against the truth file.
+area filter. Prints ms/frame; with FLAGS.txt, writes its verdict per frame (0/1) there.
 
-usage: python motion_opencv.py FRAMES.raw WIDTH HEIGHT TRUTH.txt
+usage: python motion_opencv.py FRAMES.raw WIDTH HEIGHT [FLAGS.txt]
 """
 import sys
 import time
@@ -10,9 +10,8 @@ import time
 import cv2
 import numpy as np
 
-path, w, h, truth_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 frames = np.fromfile(path, dtype=np.uint8).reshape(-1, h, w)
-truth = [t == "1" for t in open(truth_path).read().split()]
 min_area = 0.002 * w * h  # the same minimum area as nvr's default
 kernel = np.ones((3, 3), np.uint8)
 
@@ -33,8 +32,7 @@ for gray in frames:
     contours, _ = cv2.findContours(thresh, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     active.append(any(cv2.contourArea(c) > min_area for c in contours))
 ms = (time.perf_counter() - start) * 1000 / len(frames)
-
-tp = sum(1 for g, t in zip(active, truth) if g and t)
-fp = sum(1 for g, t in zip(active, truth) if g and not t)
-fn = sum(1 for g, t in zip(active, truth) if not g and t)
-print(f"{ms:.4f} {tp / max(tp + fp, 1):.3f} {tp / max(tp + fn, 1):.3f}")
+print(f"{ms:.4f}")
+if len(sys.argv) > 4:
+    with open(sys.argv[4], "w") as f:
+        f.write(" ".join("1" if a else "0" for a in active) + "\n")

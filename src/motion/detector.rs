@@ -69,6 +69,15 @@ pub struct Detector {
     s: Settings,
     w: usize,
     h: usize,
+    /// The frame size the layout below is for.
+    frame: (usize, usize),
+    /// Grid cell `gx` covers frame columns `xb[gx]..xb[gx + 1]`; likewise rows with `yb`.
+    xb: Vec<usize>,
+    yb: Vec<usize>,
+    /// 1 / the cell's width, per grid column.
+    inv_cols: Vec<f32>,
+    /// Per frame column, the sum of the sampled rows of the current grid row.
+    acc: Vec<u16>,
     small: Vec<f32>,
     blurred: Vec<f32>,
     /// Scratch for the separable blur's row pass.
@@ -84,6 +93,8 @@ pub struct Detector {
     grown: Vec<bool>,
     /// Pixels to ignore (motion zones are the complement).
     masked: Vec<bool>,
+    /// Cells not masked.
+    considered: usize,
     labels: Vec<u32>,
     stack: Vec<u32>,
     frames: u64,
@@ -96,10 +107,15 @@ impl Detector {
         let w = s.width.clamp(8, frame_w.max(8));
         let h = (w * frame_h / frame_w.max(1)).max(4);
         let n = w * h;
-        Detector {
+        let mut d = Detector {
             s,
             w,
             h,
+            frame: (0, 0),
+            xb: vec![0; w + 1],
+            yb: vec![0; h + 1],
+            inv_cols: vec![0.0; w],
+            acc: Vec::with_capacity(frame_w),
             small: vec![0.0; n],
             blurred: vec![0.0; n],
             rows: vec![0.0; n],
@@ -110,11 +126,31 @@ impl Detector {
             off_bg: vec![false; n],
             grown: vec![false; n],
             masked: vec![false; n],
+            considered: n,
             labels: vec![0; n],
             stack: Vec::with_capacity(n),
             frames: 0,
             calibrating: true,
+        };
+        d.layout(frame_w, frame_h);
+        d
+    }
+
+    /// Maps the grid onto a frame of `width`×`height` (at construction, and again only if
+    /// frames of another size arrive).
+    fn layout(&mut self, width: usize, height: usize) {
+        let (w, h) = (self.w, self.h);
+        for (g, b) in self.xb.iter_mut().enumerate() {
+            *b = g * width / w;
         }
+        for (g, b) in self.yb.iter_mut().enumerate() {
+            *b = g * height / h;
+        }
+        for g in 0..w {
+            self.inv_cols[g] = 1.0 / (self.xb[g + 1] - self.xb[g]).max(1) as f32;
+        }
+        self.acc.resize(width, 0);
+        self.frame = (width, height);
     }
 
     /// Ignores everything inside the polygons (relative coordinates, 0.0-1.0).
@@ -128,6 +164,7 @@ impl Detector {
                 self.masked[y * self.w + x] = polygons.iter().any(|poly| inside(poly, p));
             }
         }
+        self.considered = self.masked.iter().filter(|m| !**m).count();
     }
 
     /// Analyses one frame: `luma` rows of `width` pixels, `stride` bytes apart.
@@ -142,20 +179,22 @@ impl Detector {
         let thr = f32::from(self.s.threshold);
         // Motion: away from the background and moving now (half the threshold: between two
         // frames at 5 fps an edge moves less than it differs from an empty background).
-        let (mut count, mut off_background, mut considered) = (0usize, 0usize, 0usize);
-        for i in 0..self.blurred.len() {
-            let bg = !self.masked[i] && (self.blurred[i] - self.background[i]).abs() > thr;
-            let moving = (self.blurred[i] - self.previous[i]).abs() > thr * 0.5;
-            self.changed[i] = bg && moving;
-            self.off_bg[i] = bg;
-            count += usize::from(bg && moving);
-            off_background += usize::from(bg);
-            considered += usize::from(!self.masked[i]);
+        // Branch-free over plain slices, so the compiler vectorises it.
+        let cells = self.blurred.iter().zip(&self.background).zip(&self.masked);
+        for (o, ((&v, &b), &m)) in self.off_bg.iter_mut().zip(cells) {
+            *o = !m & ((v - b).abs() > thr);
         }
+        let cells = self.off_bg.iter().zip(&self.blurred).zip(&self.previous);
+        for (c, ((&o, &v), &p)) in self.changed.iter_mut().zip(cells) {
+            *c = o & ((v - p).abs() > thr * 0.5);
+        }
+        let count = self.changed.iter().filter(|c| **c).count();
+        let off_background = self.off_bg.iter().filter(|o| **o).count();
         self.previous.copy_from_slice(&self.blurred);
-        let score = count as f32 / considered.max(1) as f32;
+        let considered = self.considered.max(1) as f32;
+        let score = count as f32 / considered;
         // Lights on/off or an IR switch: most of the frame is off the background at once.
-        let global = off_background as f32 / considered.max(1) as f32;
+        let global = off_background as f32 / considered;
         if score > self.s.global_change {
             self.calibrating = true;
         } else if self.calibrating && global < 0.05 {
@@ -181,31 +220,50 @@ impl Detector {
         }
     }
 
-    /// Box-averages the frame into the grid. Cells 4 or more pixels wide are sampled on every
-    /// other row and column: plenty of samples still, at a quarter of the reads.
+    /// Box-averages the frame into the grid. Every other row is sampled when cells are 4 or
+    /// more rows high (plenty of samples still, half the reads); each sampled row is added
+    /// whole into a per-column accumulator, which vectorises, then cells sum their columns.
     fn downscale(&mut self, luma: &[u8], width: usize, height: usize, stride: usize) {
-        let (w, h) = (self.w, self.h);
-        let step = if width / w >= 4 { 2 } else { 1 };
-        for gy in 0..h {
-            let y0 = gy * height / h;
-            let y1 = ((gy + 1) * height / h).max(y0 + 1).min(height);
-            for gx in 0..w {
-                let x0 = gx * width / w;
-                let x1 = ((gx + 1) * width / w).max(x0 + 1).min(width);
-                let mut sum = 0u32;
-                // Sample every other row and column: the grid is coarse anyway.
-                let (mut n, mut y) = (0u32, y0);
-                while y < y1 {
-                    let row = &luma[y * stride..y * stride + width];
-                    let mut x = x0;
-                    while x < x1 {
-                        sum += u32::from(row[x]);
-                        n += 1;
-                        x += step;
-                    }
-                    y += step;
+        if self.frame != (width, height) {
+            self.layout(width, height);
+        }
+        let w = self.w;
+        let step = if height / self.h >= 4 { 2 } else { 1 };
+        for gy in 0..self.h {
+            let (y0, y1) = (
+                self.yb[gy],
+                self.yb[gy + 1].max(self.yb[gy] + 1).min(height),
+            );
+            self.acc.fill(0);
+            // At most 257 rows of 255 fit the u16 accumulator; more rows add nothing a
+            // coarse grid needs.
+            let mut rows = 0u32;
+            for y in (y0..y1).step_by(step).take(257) {
+                let row = &luma[y * stride..y * stride + width];
+                for (a, &p) in self.acc.iter_mut().zip(row) {
+                    *a += u16::from(p);
                 }
-                self.small[gy * w + gx] = sum as f32 / n.max(1) as f32;
+                rows += 1;
+            }
+            let inv_rows = 1.0 / rows.max(1) as f32;
+            let out = &mut self.small[gy * w..(gy + 1) * w];
+            // Common frame widths divide evenly into the grid: sum fixed-size groups, which
+            // the compiler unrolls.
+            match width.is_multiple_of(w).then_some(width / w) {
+                Some(2) => sum_columns::<2>(&self.acc, out, inv_rows),
+                Some(3) => sum_columns::<3>(&self.acc, out, inv_rows),
+                Some(4) => sum_columns::<4>(&self.acc, out, inv_rows),
+                Some(6) => sum_columns::<6>(&self.acc, out, inv_rows),
+                Some(8) => sum_columns::<8>(&self.acc, out, inv_rows),
+                Some(12) => sum_columns::<12>(&self.acc, out, inv_rows),
+                _ => {
+                    for (gx, cell) in out.iter_mut().enumerate() {
+                        let (x0, x1) =
+                            (self.xb[gx], self.xb[gx + 1].max(self.xb[gx] + 1).min(width));
+                        let sum: u32 = self.acc[x0..x1].iter().map(|&a| u32::from(a)).sum();
+                        *cell = sum as f32 * inv_rows * self.inv_cols[gx];
+                    }
+                }
             }
         }
     }
@@ -214,26 +272,35 @@ impl Detector {
     /// over each row's neighbours, then over each column's; edges average what exists.
     fn blur(&mut self) {
         let (w, h) = (self.w, self.h);
+        const THIRD: f32 = 1.0 / 3.0;
         for (src, dst) in self
             .small
             .chunks_exact(w)
             .zip(self.rows.chunks_exact_mut(w))
         {
-            dst[0] = (src[0] + src[1]) / 2.0;
-            for x in 1..w - 1 {
-                dst[x] = (src[x - 1] + src[x] + src[x + 1]) / 3.0;
+            dst[0] = (src[0] + src[1]) * 0.5;
+            for ((d, a), (b, c)) in dst[1..w - 1]
+                .iter_mut()
+                .zip(src)
+                .zip(src[1..].iter().zip(&src[2..]))
+            {
+                *d = (a + b + c) * THIRD;
             }
-            dst[w - 1] = (src[w - 2] + src[w - 1]) / 2.0;
+            dst[w - 1] = (src[w - 2] + src[w - 1]) * 0.5;
         }
         for y in 0..h {
             let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
-            let n = (down - up + 1) as f32;
-            for x in 0..w {
-                let mut sum = 0.0;
-                for yy in up..=down {
-                    sum += self.rows[yy * w + x];
-                }
-                self.blurred[y * w + x] = sum / n;
+            let k = 1.0 / (down - up + 1) as f32;
+            let dst = &mut self.blurred[y * w..(y + 1) * w];
+            let (a, b, c) = (
+                &self.rows[up * w..(up + 1) * w],
+                &self.rows[y * w..(y + 1) * w],
+                &self.rows[down * w..(down + 1) * w],
+            );
+            // At the edges `up` or `down` is `y` itself: count it once.
+            let b_weight = if up == y || down == y { 0.0 } else { 1.0 };
+            for (((d, a), b), c) in dst.iter_mut().zip(a).zip(b).zip(c) {
+                *d = (a + b * b_weight + c) * k;
             }
         }
     }
@@ -247,15 +314,25 @@ impl Detector {
             .zip(self.rows_or.chunks_exact_mut(w))
         {
             dst[0] = src[0] | src[1];
-            for x in 1..w - 1 {
-                dst[x] = src[x - 1] | src[x] | src[x + 1];
+            for ((d, a), (b, c)) in dst[1..w - 1]
+                .iter_mut()
+                .zip(src)
+                .zip(src[1..].iter().zip(&src[2..]))
+            {
+                *d = a | b | c;
             }
             dst[w - 1] = src[w - 2] | src[w - 1];
         }
         for y in 0..h {
             let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
-            for x in 0..w {
-                self.grown[y * w + x] = (up..=down).any(|yy| self.rows_or[yy * w + x]);
+            let dst = &mut self.grown[y * w..(y + 1) * w];
+            let (a, b, c) = (
+                &self.rows_or[up * w..(up + 1) * w],
+                &self.rows_or[y * w..(y + 1) * w],
+                &self.rows_or[down * w..(down + 1) * w],
+            );
+            for (((d, a), b), c) in dst.iter_mut().zip(a).zip(b).zip(c) {
+                *d = a | b | c;
             }
         }
     }
@@ -322,6 +399,15 @@ impl Detector {
         for (_, r) in found.into_iter().take(MAX_REGIONS) {
             let _ = out.push(r);
         }
+    }
+}
+
+/// Averages groups of `N` accumulated columns into grid cells.
+fn sum_columns<const N: usize>(acc: &[u16], out: &mut [f32], inv_rows: f32) {
+    let k = inv_rows / N as f32;
+    for (cell, group) in out.iter_mut().zip(acc.chunks_exact(N)) {
+        let group: &[u16; N] = group.try_into().unwrap();
+        *cell = group.iter().map(|&a| u32::from(a)).sum::<u32>() as f32 * k;
     }
 }
 

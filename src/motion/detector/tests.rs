@@ -179,3 +179,35 @@ fn small_specks_stay_below_the_minimum_area() {
     let r = run(&mut d, &scene.frame(Some((100, 100, 50))));
     assert!(r.active(), "{r:?}");
 }
+
+/// The grid is the mean of each cell's sampled pixels, whichever summing path the frame
+/// width takes (evenly divided or not), and frames of a new size re-map the grid.
+#[test]
+fn downscale_is_the_cell_mean() {
+    let mut d = Detector::new(Settings::default(), 640, 360);
+    for (w, h) in [(640, 360), (650, 371), (1280, 720), (333, 180)] {
+        let stride = w + 7;
+        let frame: Vec<u8> = (0..stride * h).map(|i| (i * 7919 % 251) as u8).collect();
+        d.downscale(&frame, w, h, stride);
+        let step = if h / d.h >= 4 { 2 } else { 1 };
+        for gy in 0..d.h {
+            for gx in 0..d.w {
+                let (x0, x1) = (gx * w / d.w, (gx + 1) * w / d.w);
+                let (y0, y1) = (gy * h / d.h, (gy + 1) * h / d.h);
+                let (mut sum, mut n) = (0u32, 0u32);
+                for y in (y0..y1).step_by(step) {
+                    for x in x0..x1 {
+                        sum += u32::from(frame[y * stride + x]);
+                        n += 1;
+                    }
+                }
+                let want = sum as f32 / n as f32;
+                let got = d.small[gy * d.w + gx];
+                assert!(
+                    (got - want).abs() < 0.01,
+                    "{w}x{h} cell ({gx},{gy}): {got} vs {want}"
+                );
+            }
+        }
+    }
+}
