@@ -10,6 +10,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../pipelines/motion.pipeline"),
     ),
     (
+        "motion-feed.pipeline",
+        include_str!("../pipelines/motion-feed.pipeline"),
+    ),
+    (
+        "motion-sub.pipeline",
+        include_str!("../pipelines/motion-sub.pipeline"),
+    ),
+    (
         "record.pipeline",
         include_str!("../pipelines/record.pipeline"),
     ),

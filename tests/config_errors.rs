@@ -87,17 +87,29 @@ fn each_bad_config_exits_2_naming_file_line_and_key() {
 fn check_accepts_a_good_config_and_a_positional_path() {
     let dir = TempDir::new("good-config");
     let file = dir.path().join("nvr.toml");
-    let cameras =
-        camera_table("a", "rtsp://h/x", "") + &camera_table("b", "rtsp://h/y", "motion = true");
+    let cameras = camera_table("a", "rtsp://h/x", "")
+        + &camera_table("b", "rtsp://h/y", "motion = true")
+        + &camera_table(
+            "c",
+            "rtsp://h/z",
+            "motion = true\nsub_url = \"rtsp://h/z2\"",
+        );
     std::fs::write(&file, config(&dir.path().join("rec"), 60, &cameras)).unwrap();
     let out = Command::new(NVR).arg("check").arg(&file).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("OK: 2 cameras (a, b)"), "{said}");
+    assert!(said.contains("OK: 3 cameras (a, b, c)"), "{said}");
     // This machine has no V4L2 decoder: software decoding, and check says so.
     assert!(
-        said.contains("motion detection on b: decoder for H.264 avdec_h264 (software)"),
+        said.contains(
+            "camera b: motion detection on the recorded stream; decoder for H.264 avdec_h264 \
+             (software)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("camera c: motion detection on its substream rtsp://h/z2;"),
         "{said}"
     );
 }

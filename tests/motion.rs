@@ -13,12 +13,16 @@ fn motion_is_seen_on_a_moving_scene_and_not_on_a_still_one_while_recording_goes_
     let cfg = config(
         &storage,
         2,
-        &(camera_table("drive", &moving.url, "motion = true")
-            + &camera_table(
-                "wall",
-                &still.url,
-                "motion = true\nmotion_fps = 4\nmotion_keyframes_only = true",
-            )),
+        // "avdec_h265" on an H.264 camera must fail its self-test: software takes over.
+        &(camera_table(
+            "drive",
+            &moving.url,
+            "motion = true\nmotion_decoder = \"avdec_h265\"",
+        ) + &camera_table(
+            "wall",
+            &still.url,
+            "motion = true\nmotion_fps = 4\nmotion_keyframes_only = true",
+        )),
     );
     let nvr = Nvr::start(dir.path(), &cfg);
     let drive = wait_for(Duration::from_secs(40), || {
@@ -35,6 +39,13 @@ fn motion_is_seen_on_a_moving_scene_and_not_on_a_still_one_while_recording_goes_
         )
     });
     assert_eq!(drive["motion"]["decoder"], "avdec_h264");
+    assert_eq!(drive["motion"]["source"], "stream");
+    assert!(
+        drive["motion"]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("avdec_h265 failed its self-test")),
+        "{drive}"
+    );
     assert!(drive["motion"]["last_start"].is_string());
     // The still camera's detector runs (frames analysed), capped at its 4 fps, and sees nothing.
     let wall = wait_for(Duration::from_secs(30), || {
@@ -197,4 +208,126 @@ fn motion_mode_keeps_the_event_with_its_pre_roll_and_drops_the_quiet_time() {
     );
     let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/coverage");
     assert!(body.contains("motion mode: not kept"), "{body}");
+}
+
+/// With `sub_url`, the detector reads the camera's substream through a second RTSP session
+/// (with its own credentials, never shown), and recording keeps the main stream.
+#[test]
+fn motion_reads_the_substream_when_the_camera_has_one() {
+    let dir = TempDir::new("motion-sub");
+    let storage = dir.path().join("rec");
+    // The main stream is still and only the substream moves: motion can only come from it.
+    let main = Camera::start(&["--pattern", "checkers-8", "--size", "480x272"]);
+    let sub = Camera::start(&[
+        "--pattern",
+        "ball",
+        "--size",
+        "320x180",
+        "--audio",
+        "aac",
+        "--user",
+        "viewer",
+        "--password",
+        "sub-s3cret",
+    ]);
+    let sub_url = sub.url.replace("rtsp://", "rtsp://viewer:sub-s3cret@");
+    let cfg = config(
+        &storage,
+        2,
+        &camera_table(
+            "gate",
+            &main.url,
+            &format!("motion = true\nsub_url = {sub_url:?}"),
+        ),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    let gate = wait_for(Duration::from_secs(40), || {
+        nvr.camera("gate")
+            .filter(|c| c["motion"]["events_today"].as_u64().unwrap_or(0) >= 1)
+    })
+    .unwrap_or_else(|| panic!("no motion from the substream:\n{}", nvr.log_text()));
+    assert_eq!(gate["motion"]["source"], "substream", "{gate}");
+    assert_eq!(gate["motion"]["branch"], "running", "{gate}");
+    assert_eq!(gate["motion"]["decoder"], "avdec_h264", "{gate}");
+    assert!(sub.clients() >= 1);
+    // Recording is the main stream, at its own resolution.
+    nvr.wait_segments("gate", 2, Duration::from_secs(30));
+    let gate = nvr.camera("gate").unwrap();
+    assert_eq!(
+        (gate["width"].as_i64(), gate["height"].as_i64()),
+        (Some(480), Some(272))
+    );
+    let seg = &segments(&storage, "gate")[0];
+    let m = discover(seg).unwrap();
+    assert_eq!((m.width, m.height), (480, 272));
+    let status = nvr.status().to_string();
+    assert!(
+        !status.contains("sub-s3cret"),
+        "password in /status: {status}"
+    );
+    assert!(
+        !nvr.log_text().contains("sub-s3cret"),
+        "password in the log"
+    );
+}
+
+/// The motion branch is a pipeline of its own: when it fails (here a motion.pipeline that
+/// cannot negotiate, and a substream that does not answer) it restarts by itself and
+/// recording goes on untouched.
+#[test]
+fn motion_branch_failures_never_touch_recording() {
+    let dir = TempDir::new("motion-fail");
+    let storage = dir.path().join("rec");
+    let pipelines = dir.path().join("pipelines");
+    std::fs::create_dir_all(&pipelines).unwrap();
+    // nvrmotion takes GRAY8/I420/NV12, never RGB: this chain always fails to negotiate.
+    std::fs::write(
+        pipelines.join("motion.pipeline"),
+        "queue ! {keyframes} {decoder} {decoder_props} ! videorate max-rate={fps} \
+         ! videoscale ! video/x-raw,width={width} ! videoconvert ! video/x-raw,format=RGB \
+         ! nvrmotion name=motion ! fakesink",
+    )
+    .unwrap();
+    let porch = Camera::start(&["--pattern", "ball"]);
+    let shed = Camera::start(&[]);
+    // A port nothing listens on, for the substream.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("rtsp://127.0.0.1:{}/sub", dead.local_addr().unwrap().port());
+    drop(dead);
+    let cfg = format!(
+        "[pipelines]\ndir = {:?}\n\n{}",
+        pipelines.display().to_string(),
+        config(
+            &storage,
+            2,
+            &(camera_table("porch", &porch.url, "motion = true")
+                + &camera_table(
+                    "shed",
+                    &shed.url,
+                    &format!("motion = true\nsub_url = {dead_url:?}"),
+                )),
+        )
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    for cam in ["porch", "shed"] {
+        let c = wait_for(Duration::from_secs(40), || {
+            nvr.camera(cam).filter(|c| {
+                c["motion"]["branch"] == "restarting" && c["motion"]["error"].is_string()
+            })
+        })
+        .unwrap_or_else(|| panic!("{cam}: no branch failure seen\n{}", nvr.log_text()));
+        eprintln!("{cam}: {}", c["motion"]["error"]);
+    }
+    // Recording carries on through the branch's failures and restarts.
+    for cam in ["porch", "shed"] {
+        nvr.wait_segments(cam, 4, Duration::from_secs(40));
+        let c = nvr.camera(cam).unwrap();
+        assert_eq!(c["state"], "recording", "{c}");
+        assert_eq!(c["reconnects"], 0, "{c}");
+    }
+    assert!(
+        nvr.log_text().contains("motion detection stopped"),
+        "{}",
+        nvr.log_text()
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod backoff;
 pub mod health;
+pub mod motion;
 pub mod pipeline;
 pub mod status;
 pub mod supervisor;

@@ -8,6 +8,7 @@
 //! Lifetime: built by the supervisor for one connection attempt and dropped after it; never
 //! reused across reconnects.
 
+use super::motion::Feed;
 use crate::config::CameraConfig;
 use crate::pipelines;
 use crate::storage;
@@ -40,8 +41,6 @@ pub struct Media {
     pub height: Option<i32>,
     /// `aac`, or `dropped:PCMA` when the camera's audio cannot go into MP4.
     pub audio: Option<String>,
-    /// The motion branch's decoder, when motion detection is on.
-    pub motion_decoder: Option<&'static str>,
 }
 
 /// Application message names posted on the pipeline bus for the supervisor.
@@ -73,11 +72,14 @@ impl Default for Tuning {
     }
 }
 
+/// `motion_feed`: where the video goes for motion detection on the recorded stream (the
+/// camera's motion branch), if anywhere.
 pub fn build(
     cam: &CameraConfig,
     storage_root: &Path,
     pipeline_dir: &Path,
     tuning: &Tuning,
+    motion_feed: Option<Arc<Feed>>,
 ) -> Result<RecordingPipeline, String> {
     let segment_ns = u64::from(cam.segment_seconds) * 1_000_000_000 + 500_000_000;
     let values = [
@@ -109,13 +111,7 @@ pub fn build(
         src.set_property("user-pw", p.expose());
     }
 
-    // Wall-clock running time: realtime clock, base time 0, never re-based.
-    let clock = glib::Object::builder::<gst::SystemClock>()
-        .property("clock-type", gst::ClockType::Realtime)
-        .build();
-    pipeline.use_clock(Some(&clock));
-    pipeline.set_start_time(gst::ClockTime::NONE);
-    pipeline.set_base_time(gst::ClockTime::ZERO);
+    wall_clock(&pipeline);
 
     let stats = Arc::new(Stats::default());
     let root = storage_root.to_path_buf();
@@ -144,12 +140,8 @@ pub fn build(
         }
     });
 
-    if cam.motion_fps.is_some() {
-        crate::motion::element::register().map_err(|e| format!("nvrmotion: {e}"))?;
-    }
     let ctx = LinkContext {
-        motion_fps: cam.motion_fps,
-        keyframes_only: cam.motion_keyframes_only,
+        motion_feed,
         pipeline: pipeline.downgrade(),
         mux,
         pipeline_dir: pipeline_dir.to_path_buf(),
@@ -177,16 +169,15 @@ fn reserved_index_ns(segment_ns: u64) -> u64 {
     (2 * segment_ns).max(segment_ns + 60_000_000_000)
 }
 
-/// The motion branch's decoder: the Pi's V4L2 hardware decoder when the kernel offers one
-/// (Pi 4; registered only when the device exists), else libav on one thread.
-pub fn motion_decoder(codec: &str) -> (&'static str, &'static str) {
-    let sw = "max-threads=1 output-corrupt=false";
-    match codec {
-        "h264" if gst::ElementFactory::find("v4l2h264dec").is_some() => ("v4l2h264dec", ""),
-        "h264" => ("avdec_h264", sw),
-        _ if gst::ElementFactory::find("v4l2h265dec").is_some() => ("v4l2h265dec", ""),
-        _ => ("avdec_h265", sw),
-    }
+/// Makes a pipeline's running time wall-clock time in Unix ns: realtime clock, base time 0,
+/// never re-based.
+pub fn wall_clock(pipeline: &gst::Pipeline) {
+    let clock = glib::Object::builder::<gst::SystemClock>()
+        .property("clock-type", gst::ClockType::Realtime)
+        .build();
+    pipeline.use_clock(Some(&clock));
+    pipeline.set_start_time(gst::ClockTime::NONE);
+    pipeline.set_base_time(gst::ClockTime::ZERO);
 }
 
 /// Running time of the sample's first buffer, which on our clock is Unix ns.
@@ -200,8 +191,7 @@ fn first_frame_unix_ns(sample: &gst::Sample) -> Option<u64> {
 }
 
 struct LinkContext {
-    motion_fps: Option<u32>,
-    keyframes_only: bool,
+    motion_feed: Option<Arc<Feed>>,
     pipeline: glib::WeakRef<gst::Pipeline>,
     mux: gst::Element,
     pipeline_dir: PathBuf,
@@ -245,44 +235,28 @@ impl LinkContext {
         };
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
         let desc = pipelines::load(&self.pipeline_dir, file)?;
-        let mut text = desc.render(&[])?;
-        // The motion branch hangs off the video chain's tee, inside the same bin.
-        let motion = match (codec, self.motion_fps) {
-            (Some(codec), Some(fps)) => {
-                let (decoder, props) = motion_decoder(codec);
-                let m = pipelines::load(&self.pipeline_dir, "motion.pipeline")?;
-                text = format!(
-                    "{text} split. ! {}",
-                    m.render(&[
-                        (
-                            "keyframes",
-                            if self.keyframes_only {
-                                "identity drop-buffer-flags=delta-unit !".into()
-                            } else {
-                                String::new()
-                            },
-                        ),
-                        ("decoder", decoder.into()),
-                        ("decoder_props", props.into()),
-                        ("fps", fps.to_string()),
-                        ("width", "320".into()),
-                    ])?
-                );
-                Some(decoder)
-            }
-            _ => None,
-        };
+        let text = desc.render(&[])?;
         let bin = gst::parse::bin_from_description(&text, true)
             .map_err(|e| format!("{}: {e}", desc.origin))?;
-        if let Some(decoder) = motion {
-            self.stats.media.lock().unwrap().motion_decoder = Some(decoder);
-            let stats = self.stats.clone();
-            if let Some(pad) = bin.by_name("motion").and_then(|m| m.static_pad("sink")) {
-                pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                    stats.motion_frames.fetch_add(1, Ordering::Relaxed);
-                    gst::PadProbeReturn::Ok
-                });
-            }
+        // Motion detection on the recorded stream: an appsink on the video tee hands access
+        // units to the camera's motion branch, a pipeline of its own. It never blocks: it
+        // keeps one buffer and drops the older one.
+        if let (Some(feed), Some(codec)) = (&self.motion_feed, codec) {
+            let tee = bin
+                .by_name("split")
+                .ok_or("video chain without a tee named split")?;
+            let sink = gst_app::AppSink::builder()
+                .name("motion_feed")
+                .sync(false)
+                .async_(false)
+                .max_buffers(1)
+                .drop(true)
+                .enable_last_sample(false)
+                .build();
+            bin.add(&sink).map_err(|e| e.to_string())?;
+            tee.link(&sink)
+                .map_err(|e| format!("{file}: motion feed: {e}"))?;
+            feed.attach(&sink, codec);
         }
         pipeline.add(&bin).map_err(|e| e.to_string())?;
         let mux_pad = self

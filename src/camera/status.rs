@@ -70,8 +70,16 @@ pub struct CameraStatus {
 /// What the motion branch reports.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MotionStatus {
+    /// What the detector reads: `stream` (the recorded stream, decoded on a branch) or
+    /// `substream` (the camera's `sub_url`, a second RTSP session).
+    pub source: &'static str,
+    /// The motion branch: `starting`, `running`, or `restarting` after an error (recording
+    /// is never affected).
+    pub branch: &'static str,
     /// The decoder the motion branch uses (`v4l2h264dec` = the Pi's hardware decoder).
-    pub decoder: Option<&'static str>,
+    pub decoder: Option<String>,
+    /// Why the branch last failed, and decoders that failed their self-test on this camera.
+    pub error: Option<String>,
     pub active: bool,
     /// Changed fraction of the frame in the latest report.
     pub score: f64,

@@ -97,7 +97,12 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
             .motion_fps
             .map(|_| crate::motion::events::Tracker::new(&config.name, Default::default())),
         last_event_end_ns: 0,
+        motion: None,
     };
+    let mut sup = sup;
+    sup.motion = config.motion_fps.map(|_| {
+        super::motion::Branch::new(&config, sup.shared.pipeline_dir.clone(), status.clone())
+    });
     let task = smol::spawn(sup.run());
     CameraHandle {
         config,
@@ -116,6 +121,8 @@ enum Outcome {
 
 enum Event {
     Bus(Option<gst::Message>),
+    /// From the motion branch's bus.
+    Motion(Option<gst::Message>),
     Tick,
     Command,
 }
@@ -138,6 +145,8 @@ struct Supervisor {
     tracker: Option<crate::motion::events::Tracker>,
     /// End of the newest closed event (segments before it may hold motion).
     last_event_end_ns: u64,
+    /// The motion branch, for cameras with motion detection.
+    motion: Option<super::motion::Branch>,
 }
 
 impl Supervisor {
@@ -159,6 +168,10 @@ impl Supervisor {
                 &self.shared.storage_root,
                 &self.shared.pipeline_dir,
                 &Tuning::default(),
+                self.motion
+                    .as_ref()
+                    .filter(|_| self.config.sub.is_none())
+                    .map(|b| b.feed.clone()),
             ) {
                 Ok(rec) => self.attempt(rec).await,
                 Err(e) => Outcome::Failed(e),
@@ -239,10 +252,16 @@ impl Supervisor {
         let mut messages = bus.stream();
         let p = rec.pipeline.clone();
         let started = smol::unblock(move || p.set_state(gst::State::Playing)).await;
+        if let Some(m) = self.motion.as_mut() {
+            m.begin(rec.stats.clone(), self.shared.clock.now());
+        }
         let outcome = match started {
             Err(_) => Outcome::Retry("pipeline refused to start".into()),
             Ok(_) => self.watch(&rec, &mut messages).await,
         };
+        if let Some(m) = self.motion.as_mut() {
+            m.end().await;
+        }
         // Push EOS to finalize an open segment, unless the camera's own EOS already did.
         let segment_open = self.status.lock().unwrap().current_segment.is_some();
         let needs_eos =
@@ -271,6 +290,7 @@ impl Supervisor {
         let commands = self.commands.clone();
         loop {
             self.beat();
+            let motion = &mut self.motion;
             let event = smol::future::or(
                 async { Event::Bus(messages.next().await) },
                 smol::future::or(
@@ -278,15 +298,34 @@ impl Supervisor {
                         tick.next().await;
                         Event::Tick
                     },
-                    async {
-                        let _ = commands.recv().await;
-                        Event::Command
-                    },
+                    smol::future::or(
+                        async {
+                            let _ = commands.recv().await;
+                            Event::Command
+                        },
+                        async {
+                            match motion.as_mut() {
+                                Some(m) => Event::Motion(m.next_message().await),
+                                None => std::future::pending().await,
+                            }
+                        },
+                    ),
                 ),
             )
             .await;
             match event {
                 Event::Command => return Outcome::Stop,
+                Event::Motion(None) => {}
+                Event::Motion(Some(msg)) => {
+                    let now = clock.now();
+                    let report = match self.motion.as_mut() {
+                        Some(m) => m.on_message(&msg, now).await,
+                        None => super::motion::Report::Nothing,
+                    };
+                    if let super::motion::Report::Motion(s) = report {
+                        self.on_motion(&s);
+                    }
+                }
                 Event::Bus(None) => return Outcome::Retry("pipeline bus closed".into()),
                 Event::Bus(Some(msg)) => {
                     if let Some(outcome) = self.on_message(&msg) {
@@ -294,6 +333,9 @@ impl Supervisor {
                     }
                 }
                 Event::Tick => {
+                    if let Some(m) = self.motion.as_mut() {
+                        m.tick(clock.now()).await;
+                    }
                     let last = rec.stats.last_video_ns.load(Ordering::Relaxed);
                     let last = (last != 0).then(|| Duration::from_nanos(last));
                     self.sample_stats(rec, clock.now());
@@ -659,7 +701,6 @@ impl Supervisor {
         st.audio = media.audio.or(st.audio.take());
         if let Some(m) = st.motion.as_mut() {
             m.detector_fps = (fps * 10.0).round() / 10.0;
-            m.decoder = media.motion_decoder.or(m.decoder);
         }
     }
 

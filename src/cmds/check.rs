@@ -71,25 +71,32 @@ pub fn main(config_path: &Path) -> ExitCode {
     if !ok {
         return ExitCode::FAILURE;
     }
-    let motion: Vec<&str> = config
-        .cameras
-        .iter()
-        .filter(|c| c.motion_fps.is_some())
-        .map(|c| c.name.as_str())
-        .collect();
-    if !motion.is_empty() {
+    for c in &config.cameras {
+        if c.motion_fps.is_none() {
+            if let Some(sub) = &c.sub {
+                println!(
+                    "camera {}: sub_url {} is unused: motion detection is off",
+                    c.name, sub.url
+                );
+            }
+            continue;
+        }
         let describe = |codec| {
-            let (d, _) = crate::camera::pipeline::motion_decoder(codec);
-            let kind = if d.starts_with("v4l2") {
-                "hardware"
-            } else {
+            let d = crate::camera::motion::decoder_for(codec, &c.motion_decoder, &[]);
+            let kind = if d.software {
                 "software"
+            } else {
+                "hardware, if it passes its self-test on the stream"
             };
-            format!("{d} ({kind})")
+            format!("{} ({kind})", d.element)
+        };
+        let source = match &c.sub {
+            Some(sub) => format!("its substream {}", sub.url),
+            None => "the recorded stream".into(),
         };
         println!(
-            "motion detection on {}: decoder for H.264 {}, for H.265 {}",
-            motion.join(", "),
+            "camera {}: motion detection on {source}; decoder for H.264 {}, for H.265 {}",
+            c.name,
             describe("h264"),
             describe("h265")
         );

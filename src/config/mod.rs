@@ -70,11 +70,38 @@ pub struct CameraConfig {
     pub motion_fps: Option<u32>,
     /// Decode only keyframes for motion detection (weak boards).
     pub motion_keyframes_only: bool,
+    /// The camera's low-resolution substream: when set, motion detection reads it through
+    /// a second RTSP session instead of decoding the recorded stream.
+    pub sub: Option<SubStream>,
+    /// Which decoder the motion branch uses.
+    pub motion_decoder: DecoderChoice,
     /// What footage to keep (see [`crate::motion::modes`]).
     pub mode: crate::motion::modes::Mode,
     /// Footage kept before and after a motion event in `motion`/`schedule` modes.
     pub pre_seconds: u32,
     pub post_seconds: u32,
+}
+
+/// A second stream of the same camera (RTSP), for motion detection only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubStream {
+    /// Without user info: safe to log.
+    pub url: String,
+    /// Its own credentials when `sub_url` carries them, else the camera's.
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// `motion_decoder`: how the motion branch decodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecoderChoice {
+    /// The hardware decoder when the board has one and it passes a self-test on the camera's
+    /// stream, else software (`avdec_h264` / `avdec_h265`).
+    Auto,
+    /// Always software.
+    Software,
+    /// This GStreamer element, with the same self-test and software fallback as `Auto`.
+    Element(String),
 }
 
 /// A password. Never printed: `Debug` shows `***`; use [`Secret::expose`] only to hand it
@@ -187,6 +214,8 @@ struct RawCamera {
     motion: Option<bool>,
     motion_fps: Option<Spanned<i64>>,
     motion_keyframes_only: Option<bool>,
+    motion_decoder: Option<Spanned<String>>,
+    sub_url: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     schedule: Option<Spanned<Vec<String>>>,
     pre_seconds: Option<Spanned<i64>>,
@@ -648,6 +677,40 @@ impl Validator<'_> {
             },
         };
 
+        let sub_url = raw
+            .sub_url
+            .as_ref()
+            .and_then(|u| match RtspUrl::parse(u.get_ref()) {
+                Ok(u) => Some(u),
+                Err(why) => {
+                    self.err(Some(u.span()), key("sub_url"), why);
+                    None
+                }
+            });
+        let motion_decoder = match raw.motion_decoder.as_ref() {
+            None => DecoderChoice::Auto,
+            Some(d) => match d.get_ref().as_str() {
+                "auto" => DecoderChoice::Auto,
+                "software" => DecoderChoice::Software,
+                e if !e.is_empty()
+                    && e.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+                {
+                    DecoderChoice::Element(e.to_string())
+                }
+                e => {
+                    self.err(
+                        Some(d.span()),
+                        key("motion_decoder"),
+                        format!(
+                            "{e:?} is not \"auto\", \"software\" or a GStreamer element name \
+                             (e.g. \"v4l2h264dec\")"
+                        ),
+                    );
+                    DecoderChoice::Auto
+                }
+            },
+        };
         let segment_seconds = self
             .seconds(
                 raw.segment_seconds.as_ref(),
@@ -735,6 +798,15 @@ impl Validator<'_> {
             .password
             .map(|p| Secret::new(p.into_inner()))
             .or(url.password.clone().map(Secret::new));
+        let sub = sub_url.map(|u| SubStream {
+            url: u.without_credentials(),
+            username: u.username.clone().or_else(|| username.clone()),
+            password: u
+                .password
+                .clone()
+                .map(Secret::new)
+                .or_else(|| password.clone()),
+        });
         Some(CameraConfig {
             name: name?,
             url: url.without_credentials(),
@@ -747,6 +819,8 @@ impl Validator<'_> {
             retention,
             motion_fps: motion_on.then_some(motion_fps),
             motion_keyframes_only: raw.motion_keyframes_only.unwrap_or(false),
+            sub,
+            motion_decoder,
             mode,
             pre_seconds,
             post_seconds,

@@ -148,3 +148,38 @@ fn bad_sizes_name_their_key() {
     assert_eq!(parse_size("12 MB"), Some(12_000_000));
     assert_eq!(parse_size("-1G"), None);
 }
+
+#[test]
+fn sub_url_takes_its_own_credentials_or_the_cameras() {
+    let c = Config::parse(
+        "[[camera]]\nname = \"a\"\nurl = \"rtsp://admin:main@cam/main\"\nmotion = true\n\
+         sub_url = \"rtsp://cam/sub\"\n\
+         [[camera]]\nname = \"b\"\nurl = \"rtsp://admin:main@cam2/main\"\nmotion = true\n\
+         sub_url = \"rtsp://viewer:other@cam2/sub\"\nmotion_decoder = \"software\"\n",
+        None,
+    )
+    .unwrap();
+    let a = c.cameras[0].sub.as_ref().unwrap();
+    assert_eq!(a.url, "rtsp://cam/sub");
+    assert_eq!(a.username.as_deref(), Some("admin"));
+    assert_eq!(a.password.as_ref().unwrap().expose(), "main");
+    assert_eq!(c.cameras[0].motion_decoder, DecoderChoice::Auto);
+    let b = c.cameras[1].sub.as_ref().unwrap();
+    assert_eq!(b.url, "rtsp://cam2/sub");
+    assert_eq!(b.username.as_deref(), Some("viewer"));
+    assert_eq!(b.password.as_ref().unwrap().expose(), "other");
+    assert_eq!(c.cameras[1].motion_decoder, DecoderChoice::Software);
+}
+
+#[test]
+fn bad_sub_url_and_decoder_name_file_line_and_key() {
+    let text = "[[camera]]\nname = \"a\"\nurl = \"rtsp://cam/main\"\n\
+                sub_url = \"http://cam/sub\"\nmotion_decoder = \"v4l2 dec\"\n";
+    let e = errors(text);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("nvr.toml:4: camera[0].sub_url: "), "{e:?}");
+    assert!(
+        e[1].starts_with("nvr.toml:5: camera[0].motion_decoder: \"v4l2 dec\" is not"),
+        "{e:?}"
+    );
+}
