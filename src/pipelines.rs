@@ -90,6 +90,22 @@ impl Description {
     }
 }
 
+/// Parses a whole pipeline; errors name `origin` (the description's file).
+pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, String> {
+    use gst::prelude::*;
+    gst::parse::launch(text)
+        .map_err(|e| format!("{origin}: {e}"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| format!("{origin}: must describe a pipeline"))
+}
+
+/// The element a description must name `name`.
+pub fn element(bin: &gst::Bin, name: &str, origin: &str) -> Result<gst::Element, String> {
+    use gst::prelude::*;
+    bin.by_name(name)
+        .ok_or_else(|| format!("{origin}: needs an element named {name}"))
+}
+
 /// Looks a description up: `<dir>/<name>` if that file exists, else the built-in copy.
 pub fn load(dir: &Path, name: &str) -> Result<Description, String> {
     let path: PathBuf = dir.join(name);

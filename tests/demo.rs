@@ -35,6 +35,17 @@ fn demo_records_the_built_in_camera_and_serves_status() {
     .unwrap_or_else(|| panic!("demo wrote no segment:\n{}", text()));
     assert_eq!(status["cameras"][0]["name"], "demo");
     assert_eq!(status["cameras"][0]["audio"], "aac");
+    // Motion detection is on, and the moving ball is motion.
+    assert_eq!(
+        status["cameras"][0]["motion"]["source"], "stream",
+        "{status}"
+    );
+    wait_for(Duration::from_secs(30), || {
+        let (_, body) = http_get(&addr, "/status");
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["cameras"][0]["motion"]["current_event"].as_u64()
+    })
+    .unwrap_or_else(|| panic!("the demo saw no motion:\n{}", text()));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().unwrap().success());
     let files = segments(&rec, "demo");

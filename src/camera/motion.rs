@@ -20,7 +20,7 @@
 //! the camera is connected ([`Branch::begin`] .. [`Branch::end`]); after a failure it sleeps
 //! ([`RETRY`], doubling up to [`MAX_RETRY`]) and rebuilds itself.
 
-use super::pipeline::{Stats, wall_clock};
+use super::pipeline::{Stats, rtsp_source, wall_clock};
 use super::status::CameraStatus;
 use crate::config::{CameraConfig, DecoderChoice};
 use crate::pipelines;
@@ -398,7 +398,8 @@ impl Branch {
                 let desc = pipelines::load(&self.pipeline_dir, "motion-feed.pipeline")?;
                 let (chain_text, chain_origin) = chain.render(codec)?;
                 let text = format!("{} ! {chain_text}", desc.render(&[])?);
-                let pipeline = launch(&text, &format!("{} + {chain_origin}", desc.origin))?;
+                let pipeline =
+                    pipelines::launch(&text, &format!("{} + {chain_origin}", desc.origin))?;
                 let src = pipeline
                     .by_name("feed")
                     .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
@@ -412,20 +413,15 @@ impl Branch {
             Some(sub) => {
                 let desc = pipelines::load(&self.pipeline_dir, "motion-sub.pipeline")?;
                 let text = desc.render(&[("latency_ms", self.config.latency_ms.to_string())])?;
-                let pipeline = launch(&text, &desc.origin)?;
-                let src = pipeline
-                    .by_name("src")
-                    .ok_or_else(|| format!("{}: needs an element named src", desc.origin))?;
-                let parse = pipeline
-                    .by_name("parse")
-                    .ok_or_else(|| format!("{}: needs an element named parse", desc.origin))?;
-                src.set_property("location", &sub.url);
-                if let Some(u) = &sub.username {
-                    src.set_property("user-id", u);
-                }
-                if let Some(p) = &sub.password {
-                    src.set_property("user-pw", p.expose());
-                }
+                let pipeline = pipelines::launch(&text, &desc.origin)?;
+                let src = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
+                let parse = pipelines::element(pipeline.upcast_ref(), "parse", &desc.origin)?;
+                rtsp_source(
+                    &src,
+                    &sub.url,
+                    sub.username.as_deref(),
+                    sub.password.as_ref(),
+                );
                 // Video only: no audio session on the substream.
                 src.connect("select-stream", false, |args| {
                     let video = args
@@ -477,13 +473,6 @@ impl Branch {
         let sub = self.config.sub.as_ref().and_then(|s| s.password.as_ref());
         super::supervisor::redact(&main, sub.map(|p| p.expose()))
     }
-}
-
-fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, String> {
-    gst::parse::launch(text)
-        .map_err(|e| format!("{origin}: {e}"))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| format!("{origin}: must describe a pipeline"))
 }
 
 /// Builds the decoding chain (`motion.pipeline`) for a codec and counts what passes.

@@ -9,7 +9,7 @@
 //! reused across reconnects.
 
 use super::motion::Feed;
-use crate::config::CameraConfig;
+use crate::config::{CameraConfig, Secret};
 use crate::pipelines;
 use crate::storage;
 use gst::glib;
@@ -90,26 +90,16 @@ pub fn build(
     ];
     let desc = pipelines::load(pipeline_dir, "record.pipeline")?;
     let text = desc.render(&values)?;
-    let pipeline = gst::parse::launch(&text)
-        .map_err(|e| format!("{}: {e}", desc.origin))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| format!("{}: must describe a pipeline", desc.origin))?;
+    let pipeline = pipelines::launch(&text, &desc.origin)?;
     pipeline.set_property("name", format!("camera-{}", cam.name));
-    let src = pipeline
-        .by_name("src")
-        .ok_or_else(|| format!("{}: needs an element named src", desc.origin))?;
-    let mux = pipeline
-        .by_name("mux")
-        .ok_or_else(|| format!("{}: needs an element named mux", desc.origin))?;
-
-    // Identity and secrets go in as properties, never through the text.
-    src.set_property("location", &cam.url);
-    if let Some(u) = &cam.username {
-        src.set_property("user-id", u);
-    }
-    if let Some(p) = &cam.password {
-        src.set_property("user-pw", p.expose());
-    }
+    let src = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
+    let mux = pipelines::element(pipeline.upcast_ref(), "mux", &desc.origin)?;
+    rtsp_source(
+        &src,
+        &cam.url,
+        cam.username.as_deref(),
+        cam.password.as_ref(),
+    );
 
     wall_clock(&pipeline);
 
@@ -167,6 +157,18 @@ pub fn build(
 /// the supervisor reconnects.
 fn reserved_index_ns(segment_ns: u64) -> u64 {
     (2 * segment_ns).max(segment_ns + 60_000_000_000)
+}
+
+/// Points an `rtspsrc` at a camera. Identity and secrets go in as properties, never through
+/// a description's text (which can be logged).
+pub fn rtsp_source(src: &gst::Element, url: &str, user: Option<&str>, password: Option<&Secret>) {
+    src.set_property("location", url);
+    if let Some(u) = user {
+        src.set_property("user-id", u);
+    }
+    if let Some(p) = password {
+        src.set_property("user-pw", p.expose());
+    }
 }
 
 /// Makes a pipeline's running time wall-clock time in Unix ns: realtime clock, base time 0,

@@ -1,6 +1,7 @@
 //! `nvr demo [--dir DIR] [--listen ADDR]`: the whole product with no setup. A built-in test
 //! camera (an in-process RTSP server with a moving pattern, H.264 + AAC) is recorded into
-//! `./nvr-demo/` exactly as a real camera would be, with `/status` on http://127.0.0.1:8080.
+//! `./nvr-demo/` exactly as a real camera would be, with motion detection (the ball moves all
+//! the time: one long event) and `/status` on http://127.0.0.1:8080.
 
 use crate::config::Config;
 use crate::testcam::{Audio, Spec, TestCamera};
@@ -34,7 +35,7 @@ pub fn main(dir: &Path, listen: &str) -> ExitCode {
     };
     let text = format!(
         "[storage]\npath = {:?}\nsegment_seconds = 10\n[http]\nlisten = {listen:?}\n\
-         [[camera]]\nname = \"demo\"\nurl = {:?}\n",
+         [[camera]]\nname = \"demo\"\nurl = {:?}\nmotion = true\n",
         dir.display().to_string(),
         camera.url
     );
