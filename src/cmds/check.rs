@@ -90,6 +90,14 @@ pub fn main(config_path: &Path) -> ExitCode {
             };
             format!("{} ({kind})", d.element)
         };
+        if let crate::config::DecoderChoice::Element(e) = &c.motion_decoder
+            && gst::ElementFactory::find(e).is_none()
+        {
+            println!(
+                "camera {}: motion_decoder {e} is not installed here: decoding in software",
+                c.name
+            );
+        }
         let source = match &c.sub {
             Some(sub) => format!("its substream {}", sub.url),
             None => "the recorded stream".into(),
