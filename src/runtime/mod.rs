@@ -468,6 +468,8 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
         plan(&cat.view(), policy, &situation)
     };
     let done = execute(&shared.catalog, root, planned);
+    let snapshots =
+        storage::retention::forget_snapshots(root, &shared.events.lock().unwrap(), &done);
     save_outages(board, None);
     // The catalog's files and the outage history: nvr's own bookkeeping writes.
     let written =
@@ -489,9 +491,14 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
             .map(|(r, (n, b))| format!("{n} for {r} ({} MiB)", b >> 20))
             .collect();
         log::info!(
-            "retention: deleted {} segments: {}",
+            "retention: deleted {} segments: {}{}",
             done.len(),
-            why.join(", ")
+            why.join(", "),
+            if snapshots > 0 {
+                format!("; and {snapshots} event snapshots of that footage")
+            } else {
+                String::new()
+            }
         );
     }
     let free_after = storage::free_bytes(root).unwrap_or(u64::MAX);

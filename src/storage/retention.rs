@@ -286,6 +286,26 @@ pub fn execute(
     done
 }
 
+/// Deletes the event snapshots whose peak frame was in a deleted segment: a snapshot goes
+/// with the footage it shows (the event itself stays listed). Returns how many went.
+pub fn forget_snapshots(
+    root: &Path,
+    events: &crate::motion::events::EventLog,
+    done: &[Deletion],
+) -> usize {
+    let mut n = 0;
+    for d in done {
+        let (from, to) = (d.segment.start_ns, d.segment.end_ns());
+        for e in events.query(Some(&d.camera), from, to) {
+            if (from..to).contains(&e.peak_ns) {
+                let p = super::previews::snapshot_path(root, &d.camera, e.id);
+                n += usize::from(std::fs::remove_file(p).is_ok());
+            }
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +356,40 @@ mod tests {
             in_flight,
             needed: &|_, _| true,
         }
+    }
+
+    #[test]
+    fn snapshots_go_with_the_footage_that_holds_their_peak() {
+        use crate::motion::events::{Boxes, Event, EventLog};
+        let root = std::env::temp_dir().join(format!("nvr-snap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut log = EventLog::open(&root);
+        // Peaks: a at 0:30 and 1:30, b at 0:30. Event 1 spans into the second minute.
+        for (camera, start, peak) in [("a", 20, 30), ("a", 80, 90), ("b", 20, 30)] {
+            let id = log.next_id();
+            let s = 1_000_000_000;
+            log.record(Event {
+                id,
+                camera: camera.into(),
+                start_ns: start * s,
+                end_ns: Some((start + 50) * s),
+                peak_score: 0.5,
+                peak_ns: peak * s,
+                peak_boxes: Boxes::new(),
+            })
+            .unwrap();
+            let p = super::super::previews::snapshot_path(&root, camera, id);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"jpeg").unwrap();
+        }
+        // The first minute of camera a goes.
+        let done = vec![deletion("a", &seg(0, 1, true), Reason::Age)];
+        assert_eq!(forget_snapshots(&root, &log, &done), 1);
+        let exists = |cam: &str, id| super::super::previews::snapshot_path(&root, cam, id).exists();
+        assert!(!exists("a", 1));
+        assert!(exists("a", 2), "its peak is in footage that is kept");
+        assert!(exists("b", 3), "another camera's");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
