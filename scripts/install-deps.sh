@@ -15,7 +15,7 @@ PACKAGES="
 # test builds a bookworm root (mmdebstrap) and checks the .deb (lintian, dpkg-dev); the
 # arm64 cross build links with gcc-aarch64-linux-gnu and runs under qemu-user-static.
 TEST_PACKAGES="mmdebstrap lintian dpkg-dev fakeroot unzip
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static chromium"
 
 want="$PACKAGES"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PACKAGES"

@@ -6,6 +6,7 @@
 mod cameras;
 mod events;
 mod status;
+mod ui;
 
 use crate::runtime::Board;
 use std::net::SocketAddr;
@@ -63,13 +64,14 @@ fn route(req: tiny_http::Request, board: &Board) {
         // May hand the request to a thread of its own (exports stream for a while).
         return cameras::route(req, board, &path, query);
     }
+    if *req.method() == tiny_http::Method::Get
+        && let Some(page) = ui::get(&path)
+    {
+        return respond(req, page);
+    }
     let response = match (req.method(), path.as_str()) {
         (tiny_http::Method::Get, "/status") => status::get(board),
         (tiny_http::Method::Get, "/api/events") => events::get(board, query),
-        (tiny_http::Method::Get, "/") => text(
-            200,
-            "nvr: see /status for camera and storage health (JSON)\n",
-        ),
         (_, "/status") => json(405, &serde_json::json!({"error": "method not allowed"})),
         _ => json(
             404,
@@ -93,14 +95,5 @@ fn json(code: u16, value: &serde_json::Value) -> Response {
         .with_status_code(code)
         .with_header(
             tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"),
-        )
-}
-
-fn text(code: u16, body: &str) -> Response {
-    tiny_http::Response::from_data(body.as_bytes().to_vec())
-        .with_status_code(code)
-        .with_header(
-            tiny_http::Header::from_bytes("Content-Type", "text/plain; charset=utf-8")
-                .expect("header"),
         )
 }
