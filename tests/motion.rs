@@ -72,6 +72,10 @@ fn motion_is_seen_on_a_moving_scene_and_not_on_a_still_one_while_recording_goes_
         v["events"].as_array()?.first().cloned()
     })
     .unwrap_or_else(|| panic!("no closed event: {}", nvr.log_text()));
+    // With the camera gone, nothing is "moving now".
+    let drive = nvr.camera("drive").unwrap();
+    assert_eq!(drive["motion"]["active"], false, "{drive}");
+    assert!(drive["motion"]["current_event"].is_null(), "{drive}");
     assert!(
         ev["end_ns"].as_u64().unwrap() > ev["start_ns"].as_u64().unwrap(),
         "{ev}"

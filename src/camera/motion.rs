@@ -207,12 +207,17 @@ impl Branch {
         self.start_at = Some(now);
     }
 
-    /// The camera's connection ends: stop the branch.
+    /// The camera's connection ends: stop the branch. Nothing is moving that nvr can see.
     pub async fn end(&mut self) {
         self.start_at = None;
         self.stop().await;
         self.stats = None;
         self.set_branch("starting", None);
+        if let Some(m) = self.status.lock().unwrap().motion.as_mut() {
+            m.active = false;
+            m.score = 0.0;
+            m.detector_fps = 0.0;
+        }
     }
 
     /// The next message on the running branch's bus; never resolves while none runs.
