@@ -6,7 +6,8 @@
 const DAY = 86400;
 const $ = (sel) => document.querySelector(sel);
 const enc = encodeURIComponent;
-const state = { camera: null, day: null, from: 0, segments: [] };
+// from: the day's first second; v0 and span: the part of it the timeline shows.
+const state = { camera: null, day: null, from: 0, v0: 0, span: DAY, segments: [], gaps: [], events: [] };
 
 function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
@@ -30,7 +31,8 @@ const pad = (n) => String(n).padStart(2, '0');
 const localDay = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 const clock = (t) => { const d = new Date(t * 1000); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
 const seconds = (rfc3339) => Date.parse(rfc3339) / 1000;
-const percent = (t) => `${((t - state.from) / DAY) * 100}%`;
+const percent = (t) => `${((t - state.v0) / state.span) * 100}%`;
+const width = (d) => `max(1px, ${(d / state.span) * 100}%)`;
 const api = (path) => `/api/cameras/${enc(state.camera)}${path}`;
 
 function bytes(n) {
@@ -97,42 +99,68 @@ async function loadDay() {
     getJSON(api(`/coverage?day=${state.day}`)).catch(() => null),
   ]);
   state.segments = (segs.segments || []).map((s) => ({ ...s, t0: seconds(s.start), t1: seconds(s.start) + s.duration_s }));
-  const track = $('#track');
-  track.replaceChildren();
-  for (const g of (coverage && coverage.coverage && coverage.coverage.gaps) || []) {
-    const a = Math.max(seconds(g.from), state.from), b = Math.min(seconds(g.to), to);
-    if (b <= a) continue;
-    track.append(el('div', { className: 'gap', title: `${clock(a)}–${clock(b)}: ${g.reason}` }));
-    Object.assign(track.lastChild.style, { left: percent(a), width: `${((b - a) / DAY) * 100}%` });
-  }
-  for (const s of state.segments) {
-    const d = el('div', { className: s.has_motion ? 'seg motion' : 'seg' });
-    Object.assign(d.style, { left: percent(s.t0), width: `max(1px, ${(s.duration_s / DAY) * 100}%)` });
-    track.append(d);
-  }
+  state.gaps = ((coverage && coverage.coverage && coverage.coverage.gaps) || [])
+    .map((g) => ({ ...g, t0: Math.max(seconds(g.from), state.from), t1: Math.min(seconds(g.to), to) }))
+    .filter((g) => g.t1 > g.t0);
+  state.events = (events.events || []).map((e) => ({ ...e, t0: seconds(e.start), t1: e.end ? seconds(e.end) : seconds(e.start) }));
+  const last = state.segments.length ? state.segments[state.segments.length - 1].t1 : state.from + DAY / 2;
+  zoom(state.span, last);
+
   const list = $('#events');
   list.replaceChildren();
-  for (const e of events.events || []) {
-    const t0 = seconds(e.start), t1 = e.end ? seconds(e.end) : t0;
-    const mark = el('div', { className: 'event', title: `motion ${clock(t0)}–${clock(t1)}` });
-    mark.style.left = percent(t0);
-    track.append(mark);
+  for (const e of state.events) {
     const li = el('li', {}, el('img', { src: e.snapshot, alt: `event ${e.id}`, loading: 'lazy' }),
-      `${clock(t0)}–${clock(t1)} · peak ${(e.peak_score * 100).toFixed(1)} %`);
-    li.addEventListener('click', () => play(t0 - 5));
+      `${clock(e.t0)}–${clock(e.t1)} · peak ${(e.peak_score * 100).toFixed(1)} %`);
+    li.addEventListener('click', () => play(e.t0 - 5));
     list.append(li);
-  }
-  const hours = $('#hours');
-  hours.replaceChildren();
-  for (let h = 0; h <= 24; h += 3) {
-    const s = el('span', { textContent: `${pad(h)}:00` });
-    s.style.left = `${(h / 24) * 100}%`;
-    hours.append(s);
   }
   const recorded = state.segments.reduce((n, s) => n + s.duration_s, 0);
   const cov = coverage && coverage.coverage;
   $('#summary').textContent = `${state.segments.length} segments, ${(recorded / 3600).toFixed(2)} h recorded` +
-    (cov ? ` (${(cov.ratio * 100).toFixed(1)} % of the time so far)` : '') + `, ${(events.events || []).length} motion events`;
+    (cov ? ` (${(cov.ratio * 100).toFixed(1)} % of the time so far)` : '') + `, ${state.events.length} motion events`;
+}
+
+// Shows `span` seconds of the day around `center`.
+function zoom(span, center) {
+  state.span = span;
+  state.v0 = Math.min(Math.max(center - span / 2, state.from), state.from + DAY - span);
+  draw();
+}
+
+function draw() {
+  const v1 = state.v0 + state.span;
+  const visible = (a, b) => b > state.v0 && a < v1;
+  // A block clipped to the window.
+  const place = (d, a, b) => {
+    const a1 = Math.max(a, state.v0);
+    Object.assign(d.style, { left: percent(a1), width: width(Math.min(b, v1) - a1) });
+  };
+  const track = $('#track');
+  track.replaceChildren();
+  for (const g of state.gaps.filter((g) => visible(g.t0, g.t1))) {
+    const d = el('div', { className: 'gap', title: `${clock(g.t0)}–${clock(g.t1)}: ${g.reason}` });
+    place(d, g.t0, g.t1);
+    track.append(d);
+  }
+  for (const s of state.segments.filter((s) => visible(s.t0, s.t1))) {
+    const d = el('div', { className: s.has_motion ? 'seg motion' : 'seg' });
+    place(d, s.t0, s.t1);
+    track.append(d);
+  }
+  for (const e of state.events.filter((e) => visible(e.t0, e.t1))) {
+    const d = el('div', { className: 'event', title: `motion ${clock(e.t0)}–${clock(e.t1)}` });
+    d.style.left = percent(e.t0);
+    track.append(d);
+  }
+  // About eight labels, on round times.
+  const step = [60, 300, 600, 1800, 3600, 10800].find((s) => state.span / s <= 8) || 10800;
+  const hours = $('#hours');
+  hours.replaceChildren();
+  for (let t = Math.ceil(state.v0 / step) * step; t <= v1; t += step) {
+    const s = el('span', { textContent: clock(t).slice(0, 5) });
+    s.style.left = percent(t);
+    hours.append(s);
+  }
 }
 
 // The segment holding t, or the first one after it.
@@ -142,7 +170,7 @@ function segmentAt(t) {
 
 function timeAt(ev) {
   const r = $('#track').getBoundingClientRect();
-  return state.from + Math.min(Math.max((ev.clientX - r.left) / r.width, 0), 1) * DAY;
+  return state.v0 + Math.min(Math.max((ev.clientX - r.left) / r.width, 0), 1) * state.span;
 }
 
 function setExport(from, to) {
@@ -168,6 +196,7 @@ function play(t) {
   video.src = api(`/export.mp4?from=${from}&to=${from + 600}`);
   video.play().catch(() => {});
   $('#playing').textContent = `playing from ${clock(from)}`;
+  if (from < state.v0 || from > state.v0 + state.span) zoom(state.span, from);
   setExport(from, from + 600);
   saveUrl({ t: from });
 }
@@ -183,7 +212,7 @@ function init() {
     const t = timeAt(ev);
     const s = segmentAt(t);
     cursor.hidden = false;
-    cursor.style.left = `${((t - state.from) / DAY) * 100}%`;
+    cursor.style.left = percent(t);
     cursor.querySelector('span').textContent = clock(t);
     const img = cursor.querySelector('img');
     const thumb = s && t >= s.t0 ? s.thumbnail : '';
@@ -200,6 +229,9 @@ function init() {
     saveUrl();
     loadDay().catch(showError);
   };
+  $('#span').addEventListener('change', () => zoom(Number($('#span').value), state.v0 + state.span / 2));
+  $('#back').addEventListener('click', () => zoom(state.span, state.v0));
+  $('#forward').addEventListener('click', () => zoom(state.span, state.v0 + state.span));
   $('#prev').addEventListener('click', () => shift(-1));
   $('#next').addEventListener('click', () => shift(1));
   $('#from').addEventListener('change', updateDownload);
@@ -207,6 +239,10 @@ function init() {
 
   const q = new URLSearchParams(location.search);
   state.day = q.get('day') || localDay(new Date());
+  if ([...$('#span').options].some((o) => o.value === q.get('span'))) {
+    $('#span').value = q.get('span');
+    state.span = Number(q.get('span'));
+  }
   day.value = state.day;
   loadCameras()
     .then(async (names) => {
