@@ -50,9 +50,10 @@ pub fn main(dir: &Path, listen: &str) -> ExitCode {
     let code = super::run::serve(config, None, |rt| {
         eprintln!(
             "\nnvr demo: recording the test camera into {}/demo/ in 10 s segments.\n\
-             Status:   http://{}/status\nStop:     Ctrl-C (open segments are finalized)\n",
+             Watch:    http://{addr}/ (the web page)\nStatus:   http://{addr}/status\n\
+             Stop:     Ctrl-C (open segments are finalized)\n",
             dir.display(),
-            rt.http_addr()
+            addr = rt.http_addr()
         );
     });
     drop(camera);
