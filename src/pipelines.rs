@@ -99,11 +99,27 @@ pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, String> {
         .map_err(|_| format!("{origin}: must describe a pipeline"))
 }
 
-/// The element a description must name `name`.
-pub fn element(bin: &gst::Bin, name: &str, origin: &str) -> Result<gst::Element, String> {
+/// The element a description must name `name`, as the type the code needs (`gst::Element`,
+/// `gst_app::AppSrc`, ...).
+pub fn element<T: gst::prelude::IsA<gst::Element>>(
+    bin: &gst::Bin,
+    name: &str,
+    origin: &str,
+) -> Result<T, String> {
     use gst::prelude::*;
-    bin.by_name(name)
-        .ok_or_else(|| format!("{origin}: needs an element named {name}"))
+    let e = bin
+        .by_name(name)
+        .ok_or_else(|| format!("{origin}: needs an element named {name}"))?;
+    let kind = e
+        .factory()
+        .map(|f| f.name().to_string())
+        .unwrap_or_default();
+    e.downcast::<T>().map_err(|_| {
+        format!(
+            "{origin}: {name} is a {kind}, not a {}",
+            T::static_type().name()
+        )
+    })
 }
 
 /// Looks a description up: `<dir>/<name>` if that file exists, else the built-in copy.
@@ -167,6 +183,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gst::prelude::*;
 
     #[test]
     fn renders_without_comments_and_fills_placeholders() {
@@ -186,6 +203,27 @@ mod tests {
         assert!(
             e.starts_with("built-in record.pipeline: unknown placeholder {"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn elements_are_found_by_name_and_type() {
+        gst::init().unwrap();
+        let p = launch("appsrc name=src ! fakesink name=out", "test.pipeline").unwrap();
+        let bin = p.upcast_ref::<gst::Bin>();
+        assert!(element::<gst_app::AppSrc>(bin, "src", "test.pipeline").is_ok());
+        assert_eq!(
+            element::<gst_app::AppSink>(bin, "out", "test.pipeline").unwrap_err(),
+            "test.pipeline: out is a fakesink, not a GstAppSink"
+        );
+        assert_eq!(
+            element::<gst::Element>(bin, "mux", "test.pipeline").unwrap_err(),
+            "test.pipeline: needs an element named mux"
+        );
+        assert!(
+            launch("fakesrc ! ", "bad.pipeline")
+                .unwrap_err()
+                .starts_with("bad.pipeline: ")
         );
     }
 

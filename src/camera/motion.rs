@@ -405,10 +405,8 @@ impl Branch {
                 let text = format!("{} ! {chain_text}", desc.render(&[])?);
                 let pipeline =
                     pipelines::launch(&text, &format!("{} + {chain_origin}", desc.origin))?;
-                let src = pipeline
-                    .by_name("feed")
-                    .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-                    .ok_or_else(|| format!("{}: needs an appsrc named feed", desc.origin))?;
+                let src: gst_app::AppSrc =
+                    pipelines::element(pipeline.upcast_ref(), "feed", &desc.origin)?;
                 src.set_caps(Some(&caps));
                 src.set_format(gst::Format::Time);
                 chain.instrument(pipeline.upcast_ref())?;
@@ -419,8 +417,10 @@ impl Branch {
                 let desc = pipelines::load(&self.pipeline_dir, "motion-sub.pipeline")?;
                 let text = desc.render(&[("latency_ms", self.config.latency_ms.to_string())])?;
                 let pipeline = pipelines::launch(&text, &desc.origin)?;
-                let src = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
-                let parse = pipelines::element(pipeline.upcast_ref(), "parse", &desc.origin)?;
+                let src: gst::Element =
+                    pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
+                let parse: gst::Element =
+                    pipelines::element(pipeline.upcast_ref(), "parse", &desc.origin)?;
                 rtsp_source(
                     &src,
                     &sub.url,
@@ -521,9 +521,9 @@ impl Chain {
     /// Counts buffers into the decoder and frames into the detector.
     fn instrument(&self, bin: &gst::Bin) -> Result<(), String> {
         let pad = |name: &str| {
-            bin.by_name(name)
-                .and_then(|e| e.static_pad("sink"))
-                .ok_or_else(|| format!("motion.pipeline: needs an element named {name}"))
+            pipelines::element::<gst::Element>(bin, name, "motion.pipeline")?
+                .static_pad("sink")
+                .ok_or_else(|| format!("motion.pipeline: {name} has no sink pad"))
         };
         let input = self.input.clone();
         pad("decoder")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {

@@ -92,8 +92,8 @@ pub fn build(
     let text = desc.render(&values)?;
     let pipeline = pipelines::launch(&text, &desc.origin)?;
     pipeline.set_property("name", format!("camera-{}", cam.name));
-    let src = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
-    let mux = pipelines::element(pipeline.upcast_ref(), "mux", &desc.origin)?;
+    let src: gst::Element = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
+    let mux: gst::Element = pipelines::element(pipeline.upcast_ref(), "mux", &desc.origin)?;
     rtsp_source(
         &src,
         &cam.url,

@@ -7,6 +7,7 @@
 
 use super::pes;
 use super::ps::{self, Audio, StreamMap};
+use crate::pipelines;
 use gst::prelude::*;
 use std::fmt;
 use std::fs::File;
@@ -121,21 +122,15 @@ pub fn remux_via(
     })
 }
 
-fn launch(desc: &str) -> Result<gst::Pipeline, RemuxError> {
-    gst::parse::launch(desc)
-        .map_err(|e| RemuxError::Pipeline(e.to_string()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| RemuxError::Pipeline("not a pipeline".into()))
-}
-
-fn render(
+/// Loads, fills in and parses the description `name`.
+fn launch(
     pipeline_dir: &Path,
     name: &str,
     values: &[(&str, String)],
-) -> Result<String, RemuxError> {
-    crate::pipelines::load(pipeline_dir, name)
-        .and_then(|d| d.render(values))
-        .map_err(RemuxError::Pipeline)
+) -> Result<gst::Pipeline, RemuxError> {
+    let desc = pipelines::load(pipeline_dir, name).map_err(RemuxError::Pipeline)?;
+    let text = desc.render(values).map_err(RemuxError::Pipeline)?;
+    pipelines::launch(&text, &desc.origin).map_err(RemuxError::Pipeline)
 }
 
 /// The `mpegpsdemux` route (`pipelines/hikvision-remux*.pipeline`).
@@ -152,7 +147,7 @@ fn with_mpegpsdemux(
     } else {
         "hikvision-remux.pipeline"
     };
-    let desc = render(
+    let pipeline = launch(
         pipeline_dir,
         name,
         &[
@@ -161,8 +156,7 @@ fn with_mpegpsdemux(
             ("audio_pad", format!("audio_{:02x}", map.audio_id)),
         ],
     )?;
-    let pipeline = launch(&desc)?;
-    let result = run(&pipeline, file, head, map.start, len, out);
+    let result = run(&pipeline, name, file, head, map.start, len, out);
     let _ = pipeline.set_state(gst::State::Null);
     result
 }
@@ -220,9 +214,10 @@ fn caps_for(pipeline_dir: &Path, codec: ps::VideoCodec, au: &[u8]) -> Result<gst
     } else {
         ("video/x-h264", "avc")
     };
-    let desc = render(
+    let name = "hikvision-caps.pipeline";
+    let pipeline = launch(
         pipeline_dir,
-        "hikvision-caps.pipeline",
+        name,
         &[
             (
                 "input_caps",
@@ -236,16 +231,9 @@ fn caps_for(pipeline_dir: &Path, codec: ps::VideoCodec, au: &[u8]) -> Result<gst
         ],
     )
     .map_err(Direct::Fatal)?;
-    let pipeline = launch(&desc).map_err(Direct::Fatal)?;
     let result = (|| {
-        let src = pipeline
-            .by_name("src")
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-            .ok_or("no appsrc named src")?;
-        let sink = pipeline
-            .by_name("out")
-            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-            .ok_or("no appsink named out")?;
+        let src: gst_app::AppSrc = pipelines::element(pipeline.upcast_ref(), "src", name)?;
+        let sink: gst_app::AppSink = pipelines::element(pipeline.upcast_ref(), "out", name)?;
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| e.to_string())?;
@@ -442,26 +430,16 @@ fn build_mux(
     } else {
         "hikvision-mux.pipeline"
     };
-    let pipeline = launch(&render(pipeline_dir, name, &[])?)?;
+    let pipeline = launch(pipeline_dir, name, &[])?;
     let appsrc = |n: &str| {
-        pipeline
-            .by_name(n)
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        pipelines::element::<gst_app::AppSrc>(pipeline.upcast_ref(), n, name)
+            .map_err(RemuxError::Pipeline)
     };
-    let video = appsrc("video")
-        .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no appsrc named video")))?;
+    let video = appsrc("video")?;
     video.set_caps(Some(caps));
-    let audio = if aac {
-        Some(
-            appsrc("audio")
-                .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no appsrc named audio")))?,
-        )
-    } else {
-        None
-    };
-    pipeline
-        .by_name("sink")
-        .ok_or_else(|| RemuxError::Pipeline(format!("{name}: no element named sink")))?
+    let audio = if aac { Some(appsrc("audio")?) } else { None };
+    pipelines::element::<gst::Element>(pipeline.upcast_ref(), "sink", name)
+        .map_err(RemuxError::Pipeline)?
         .set_property("location", out.to_string_lossy().to_string());
     pipeline
         .set_state(gst::State::Playing)
@@ -500,21 +478,18 @@ fn message_error(msg: &gst::Message) -> RemuxError {
 
 fn run(
     pipeline: &gst::Pipeline,
+    name: &str,
     file: &mut File,
     head: Vec<u8>,
     skip: usize,
     len: u64,
     out: &Path,
 ) -> Result<(), RemuxError> {
-    let by_name = |n: &str| {
-        pipeline
-            .by_name(n)
-            .ok_or_else(|| RemuxError::Pipeline(format!("the description has no element {n}")))
-    };
-    let src = by_name("src")?
-        .downcast::<gst_app::AppSrc>()
-        .map_err(|_| RemuxError::Pipeline("src is not an appsrc".into()))?;
-    by_name("sink")?.set_property("location", out.to_string_lossy().to_string());
+    let src: gst_app::AppSrc =
+        pipelines::element(pipeline.upcast_ref(), "src", name).map_err(RemuxError::Pipeline)?;
+    pipelines::element::<gst::Element>(pipeline.upcast_ref(), "sink", name)
+        .map_err(RemuxError::Pipeline)?
+        .set_property("location", out.to_string_lossy().to_string());
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|e| RemuxError::Pipeline(e.to_string()))?;
