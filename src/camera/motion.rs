@@ -383,6 +383,11 @@ impl Branch {
         let Some(stats) = self.stats.clone() else {
             return Ok(None);
         };
+        // Without a substream, the recorded stream's caps must be known first.
+        let stream = self.feed.stream();
+        if self.config.sub.is_none() && stream.is_none() {
+            return Ok(None);
+        }
         crate::motion::element::register().map_err(|e| format!("nvrmotion: {e}"))?;
         let decoder = Arc::new(Mutex::new(None));
         let input = Arc::new(AtomicU64::new(0));
@@ -395,11 +400,9 @@ impl Branch {
             input: input.clone(),
             status: self.status.clone(),
         };
-        let pipeline = match &self.config.sub {
-            None => {
-                let Some((codec, caps)) = self.feed.stream() else {
-                    return Ok(None);
-                };
+        let pipeline = match (&self.config.sub, stream) {
+            (None, None) => return Ok(None),
+            (None, Some((codec, caps))) => {
                 let desc = pipelines::load(&self.pipeline_dir, "motion-feed.pipeline")?;
                 let (chain_text, chain_origin) = chain.render(codec)?;
                 let text = format!("{} ! {chain_text}", desc.render(&[])?);
@@ -413,7 +416,7 @@ impl Branch {
                 *self.feed.target.lock().unwrap() = Some(src);
                 pipeline
             }
-            Some(sub) => {
+            (Some(sub), _) => {
                 let desc = pipelines::load(&self.pipeline_dir, "motion-sub.pipeline")?;
                 let text = desc.render(&[("latency_ms", self.config.latency_ms.to_string())])?;
                 let pipeline = pipelines::launch(&text, &desc.origin)?;
