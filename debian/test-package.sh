@@ -19,6 +19,10 @@ ok() { echo "  ok   $*"; passed=$((passed + 1)); }
 bad() { echo "  FAIL $*"; failed=$((failed + 1)); }
 # check "description" command...: the command's exit status decides.
 check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else bad "$d"; fi; }
+# Whether a file plays as H.264 by GStreamer's discoverer. Its output is captured before it is
+# searched: with pipefail, `discoverer | grep -q` fails at random when grep exits at the match
+# and the discoverer, still printing, dies of SIGPIPE (16 of 100 runs on a loaded machine).
+plays_h264() { local out; out=$(gst-discoverer-1.0 "$1" 2>/dev/null) && [[ $out == *"video #1: H.264"* ]]; }
 
 ROOT=$(mktemp -d /tmp/nvr-pkgroot.XXXXXX)
 cleanup() {
@@ -125,9 +129,12 @@ wait "$cam_pid" || true
 n=0
 for f in "$ROOT"/var/lib/nvr/recordings/pkg/*/*.mp4; do
   [ -e "$f" ] || continue
-  if gst-discoverer-1.0 "$f" 2>/dev/null | grep -q "video #1: H.264"; then n=$((n + 1)); fi
+  if plays_h264 "$f"; then n=$((n + 1)); fi
 done
-if [ "$n" -ge 2 ]; then ok "recorded $n playable H.264 segments"; else bad "recorded $n segments"; cat "$ROOT/tmp/run.log"; fi
+if [ "$n" -ge 2 ]; then ok "recorded $n playable H.264 segments"; else
+  bad "recorded $n segments"; cat "$ROOT/tmp/run.log"
+  for f in "$ROOT"/var/lib/nvr/recordings/pkg/*/*; do ls -l "$f"; gst-discoverer-1.0 "$f" 2>&1 | head -12; done
+fi
 p=$(find "$ROOT/var/lib/nvr/recordings/pkg" -name '*.thumb.jpg' | wc -l)
 if [ "$p" -ge 1 ]; then ok "made $p segment thumbnails (decoder from the package's Depends)"; else bad "no thumbnails"; fi
 
