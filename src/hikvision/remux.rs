@@ -130,7 +130,9 @@ fn launch(
 ) -> Result<gst::Pipeline, RemuxError> {
     let desc = pipelines::load(pipeline_dir, name).map_err(RemuxError::Pipeline)?;
     let text = desc.render(values).map_err(RemuxError::Pipeline)?;
-    pipelines::launch(&text, &desc.origin).map_err(RemuxError::Pipeline)
+    let pipeline = pipelines::launch(&text, &desc.origin).map_err(RemuxError::Pipeline)?;
+    crate::background::adopt(&pipeline);
+    Ok(pipeline)
 }
 
 /// The `mpegpsdemux` route (`pipelines/hikvision-remux*.pipeline`).

@@ -810,8 +810,9 @@ impl Job<'_> {
     }
 }
 
-/// Produces every item of `batch` on up to `settings.workers` threads at nice 10 (GStreamer's
-/// threads inherit it), so an import never takes CPU from recording. `None`: not started
+/// Produces every item of `batch` on up to `settings.workers` threads at nice 10, whose
+/// pipelines stream on [`crate::background`] threads, so an import never takes CPU from
+/// recording. `None`: not started
 /// because nvr is stopping.
 fn produce_all(
     settings: &Settings,
@@ -826,11 +827,7 @@ fn produce_all(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                // SAFETY: setpriority on this thread's own id (Linux: per-thread nice).
-                unsafe {
-                    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                    libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-                }
+                crate::background::lower_this_thread();
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;

@@ -356,6 +356,11 @@ fn prepare_storage(
                     cam.name,
                     p.display()
                 ),
+                storage::recovery::Finding::RemovedUnfinished(p) => log::info!(
+                    "camera {}: removed {} (a preview cut short by the last stop)",
+                    cam.name,
+                    p.display()
+                ),
                 storage::recovery::Finding::Unreadable(p, e) => {
                     log::warn!("camera {}: cannot check {}: {e}", cam.name, p.display())
                 }

@@ -1,9 +1,10 @@
 //! Previews: a JPEG of each segment's first keyframe (`…mp4` → `….jpg`) and a 160 px wide
 //! thumbnail (`….thumb.jpg`), beside the segment.
 //!
-//! Made off the recording path: one long-lived worker thread at low priority (nice 10; the
-//! GStreamer threads it starts inherit it) takes jobs from a bounded queue; when the queue is
-//! full a job is dropped, and the preview is made on demand when first asked for. Only the
+//! Made off the recording path: one long-lived worker thread takes jobs from a bounded queue;
+//! when the queue is full a job is dropped, and the preview is made on demand when first asked
+//! for. Its pipelines stream on [`crate::background`] threads (nice 10), never on threads that
+//! recording uses. Only the
 //! first video frame is decoded: the demuxer's output is cut to one buffer followed by EOS.
 
 use gst::prelude::*;
@@ -81,11 +82,6 @@ impl Previews {
 }
 
 fn worker(rx: Receiver<Job>) {
-    // SAFETY: setpriority on this thread's own id (Linux: per-thread nice).
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
     for job in rx {
         match job {
             Job::Preview(segment) => {
@@ -134,6 +130,7 @@ pub fn snapshot(segment: &Path, offset: gst::ClockTime, out: &Path) -> Result<()
     .map_err(|e| e.to_string())?
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline")?;
+    crate::background::adopt(&pipeline);
     pipeline
         .by_name("src")
         .ok_or("no src")?
@@ -188,6 +185,7 @@ pub fn make(segment: &Path) -> Result<u64, String> {
     .map_err(|e| e.to_string())?
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline")?;
+    crate::background::adopt(&pipeline);
     let by = |n: &str| pipeline.by_name(n).ok_or_else(|| format!("no {n}"));
     by("src")?.set_property("location", segment.display().to_string());
     // One frame is enough: pass the demuxer's first video buffer, then end the stream.
