@@ -73,6 +73,8 @@ fn h264_and_h265_cameras_record_concurrently_into_playable_segments() {
     );
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(status["version"].is_string() && status["uptime_s"].is_u64());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(status["hostname"], host.trim());
     assert!(status["storage"]["free_bytes"].as_u64().unwrap() > 0);
     assert!(status["storage"]["bytes_used"].as_u64().unwrap() > 0);
     let door = nvr.camera("door").unwrap();

@@ -1,6 +1,6 @@
-//! `GET /status`: version, uptime, every camera's state, and storage.
+//! `GET /status`: version, host name, uptime, every camera's state, and storage.
 //!
-//! Shape: `{"version", "uptime_s", "cameras": [{"name", "state", ...}], "storage": {...}}`.
+//! Shape: `{"version", "hostname", "uptime_s", "cameras": [{"name", "state", ...}], "storage": {...}}`.
 //! Camera objects are [`crate::camera::CameraStatus`]; passwords never reach them.
 
 use crate::runtime::Board;
@@ -40,6 +40,7 @@ pub fn get(board: &Board) -> super::Response {
     };
     let body = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
+        "hostname": hostname(),
         "uptime_s": board.started.elapsed().as_secs(),
         "cameras": cameras,
         "storage": {
@@ -51,4 +52,15 @@ pub fn get(board: &Board) -> super::Response {
         },
     });
     super::json(200, &body)
+}
+
+/// The machine's name, so a page or script watching several Pis can tell them apart.
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
