@@ -13,9 +13,12 @@ PACKAGES="
 "
 # The test suite also needs these (the README's test command passes --test): the package
 # test builds a bookworm root (mmdebstrap) and checks the .deb (lintian, dpkg-dev); the
-# arm64 cross build links with gcc-aarch64-linux-gnu and runs under qemu-user-static.
+# arm64 cross build links with gcc-aarch64-linux-gnu and runs under qemu-user-static; the
+# image builder's offline test makes FAT and ext4 partitions in a file (dosfstools, mtools,
+# fdisk, e2fsprogs).
 TEST_PACKAGES="mmdebstrap lintian dpkg-dev fakeroot unzip
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static chromium"
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static chromium
+  dosfstools mtools fdisk e2fsprogs"
 
 want="$PACKAGES"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PACKAGES"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The whole test suite: formatting, lints, unit and integration tests (real RTSP server,
 # real GStreamer pipelines, files checked by a real demuxer), the .deb installed, upgraded
-# and purged in a fresh Debian root, and the arm64 cross build recording under qemu.
+# and purged in a fresh Debian root, the arm64 cross build recording under qemu, and the SD
+# image's assembly and first-boot config (the whole image is built and booted by
+# image-builder/test/boot.sh, which takes longer than CI allows).
 # Installs what it needs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,3 +15,4 @@ cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 debian/test-package.sh
 cross/build-arm64.sh --smoke
+image-builder/test/offline.sh
