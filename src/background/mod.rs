@@ -64,15 +64,5 @@ pub fn lower_this_thread() {
     }
 }
 
-/// The calling thread's nice value.
-pub fn this_thread_nice() -> i32 {
-    // SAFETY: getpriority on this thread's own id; -1 is a valid nice value, so errno decides.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        *libc::__errno_location() = 0;
-        libc::getpriority(libc::PRIO_PROCESS, tid)
-    }
-}
-
 #[cfg(test)]
 mod tests;

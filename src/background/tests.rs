@@ -1,6 +1,17 @@
 use super::*;
 use std::sync::{Arc, Mutex};
 
+/// The calling thread's nice value (Linux: nice is per thread).
+fn this_thread_nice() -> i32 {
+    // SAFETY: getpriority on this thread's own id.
+    unsafe {
+        libc::getpriority(
+            libc::PRIO_PROCESS,
+            libc::syscall(libc::SYS_gettid) as libc::id_t,
+        )
+    }
+}
+
 /// Runs `videotestsrc ! queue ! fakesink` to the end and returns, for each of its two
 /// streaming threads (the source's and the queue's), its name and nice value.
 fn streaming_threads(adopted: bool) -> Vec<(String, i32)> {
