@@ -10,8 +10,8 @@
 #   --out     where the image goes (default target/image)
 #   --no-xz   leave the image uncompressed (for test/boot.sh)
 # Output: DIR/nvr-<version>-bookworm-arm64.img.xz and .img.xz.sha256 (or .img)
-# Takes 15-25 min on an x86 machine (emulated package scripts, one initramfs); needs root
-# and about 3 GB in DIR.
+# Took 13 min on a 2-core x86 machine (emulated package scripts, one initramfs); needs root
+# and about 4 GB in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HERE=$PWD/image-builder
