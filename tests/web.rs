@@ -84,6 +84,11 @@ fn the_page_shows_the_day_plays_footage_and_lists_events() {
     assert!(html.contains("data-ready=\"true\""), "{html}");
     assert!(html.contains("data-camera=\"porch\""), "{html}");
     assert!(html.contains("data-loaded=\"320x240\""), "{html}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(
+        html.contains(&format!("<h1>nvr · {}</h1>", host.trim())),
+        "{html}"
+    );
     assert!(
         html.contains(&format!(
             "/api/cameras/porch/export.mp4?from={t}&amp;to={}",

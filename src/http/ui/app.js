@@ -49,6 +49,11 @@ function saveUrl(extra = {}) {
 
 async function refreshStatus() {
   const status = await getJSON('/status');
+  if (status.hostname) {
+    // Which Pi this is, when there are several.
+    $('header h1').textContent = `nvr · ${status.hostname}`;
+    document.title = `nvr · ${status.hostname}`;
+  }
   const s = status.storage || {};
   $('#storage').textContent = s.free_bytes != null ? `${bytes(s.bytes_used || 0)} recorded, ${bytes(s.free_bytes)} free` : '';
   for (const c of status.cameras || []) {
