@@ -57,6 +57,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "hikvision-mux-aac.pipeline",
         include_str!("../pipelines/hikvision-mux-aac.pipeline"),
     ),
+    (
+        "preview.pipeline",
+        include_str!("../pipelines/preview.pipeline"),
+    ),
+    (
+        "snapshot.pipeline",
+        include_str!("../pipelines/snapshot.pipeline"),
+    ),
 ];
 
 /// One description, and where it came from (for error messages).
@@ -147,7 +155,7 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 14] {
+pub fn example_values() -> [(&'static str, String); 15] {
     [
         (
             "input_caps",
@@ -172,6 +180,7 @@ pub fn example_values() -> [(&'static str, String); 14] {
         ("segment_ns", "60500000000".into()),
         ("reserved_ns", "121000000000".into()),
         ("sync_ns", "1000000000".into()),
+        ("thumb_width", "160".into()),
     ]
 }
 

@@ -135,7 +135,7 @@ fn preview(
         full
     };
     if !path.exists()
-        && let Err(e) = crate::storage::previews::make(&segment)
+        && let Err(e) = crate::storage::previews::make(&board.shared.pipeline_dir, &segment)
     {
         log::warn!("previews: {}: {e}", segment.display());
     }

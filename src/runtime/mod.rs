@@ -392,7 +392,7 @@ fn prepare_storage(
             storage::history::History::open(root, crate::time::unix_now_ns())
                 .map_err(|e| format!("cannot open {}/.nvr/history.journal: {e}", root.display()))?,
         ),
-        previews: storage::previews::Previews::start()
+        previews: storage::previews::Previews::start(config.pipeline_dir.clone())
             .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))
             .ok(),
         clock: Arc::new(RealClock),

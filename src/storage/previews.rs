@@ -7,6 +7,7 @@
 //! recording uses. Only the
 //! first video frame is decoded: the demuxer's output is cut to one buffer followed by EOS.
 
+use crate::pipelines;
 use gst::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -50,11 +51,13 @@ pub struct Previews {
 }
 
 impl Previews {
-    pub fn start() -> std::io::Result<Previews> {
+    /// Starts the worker; `pipeline_dir` may override `preview.pipeline` and
+    /// `snapshot.pipeline`.
+    pub fn start(pipeline_dir: PathBuf) -> std::io::Result<Previews> {
         let (jobs, rx) = std::sync::mpsc::sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("previews".into())
-            .spawn(move || worker(rx))?;
+            .spawn(move || worker(&pipeline_dir, rx))?;
         Ok(Previews { jobs })
     }
 
@@ -81,11 +84,11 @@ impl Previews {
     }
 }
 
-fn worker(rx: Receiver<Job>) {
+fn worker(pipeline_dir: &Path, rx: Receiver<Job>) {
     for job in rx {
         match job {
             Job::Preview(segment) => {
-                if let Err(e) = make(&segment) {
+                if let Err(e) = make(pipeline_dir, &segment) {
                     log::warn!("previews: {}: {e}", segment.display());
                 }
             }
@@ -93,7 +96,7 @@ fn worker(rx: Receiver<Job>) {
                 segment,
                 offset,
                 out,
-            } => match snapshot(&segment, offset, &out) {
+            } => match snapshot(pipeline_dir, &segment, offset, &out) {
                 Ok(()) => prune(out.parent().unwrap_or(Path::new("."))),
                 Err(e) => log::warn!("snapshot: {} at {offset}: {e}", segment.display()),
             },
@@ -122,24 +125,17 @@ fn prune(dir: &Path) {
 }
 
 /// Decodes the frame `offset` into `segment` (accurate seek) and writes it as JPEG.
-pub fn snapshot(segment: &Path, offset: gst::ClockTime, out: &Path) -> Result<(), String> {
-    let pipeline = gst::parse::launch(
-        "filesrc name=src ! qtdemux name=d d.video_0 ! decodebin ! videoconvert \
-         ! jpegenc quality=85 ! appsink name=sink sync=false",
-    )
-    .map_err(|e| e.to_string())?
-    .downcast::<gst::Pipeline>()
-    .map_err(|_| "not a pipeline")?;
-    crate::background::adopt(&pipeline);
-    pipeline
-        .by_name("src")
-        .ok_or("no src")?
+pub fn snapshot(
+    pipeline_dir: &Path,
+    segment: &Path,
+    offset: gst::ClockTime,
+    out: &Path,
+) -> Result<(), String> {
+    let (pipeline, origin) = launch(pipeline_dir, "snapshot.pipeline", &[])?;
+    let bin = pipeline.upcast_ref::<gst::Bin>();
+    pipelines::element::<gst::Element>(bin, "src", &origin)?
         .set_property("location", segment.display().to_string());
-    let sink = pipeline
-        .by_name("sink")
-        .ok_or("no sink")?
-        .downcast::<gst_app::AppSink>()
-        .map_err(|_| "appsink")?;
+    let sink = pipelines::element::<gst_app::AppSink>(bin, "sink", &origin)?;
     let result = (|| {
         pipeline
             .set_state(gst::State::Paused)
@@ -174,22 +170,18 @@ pub fn snapshot(segment: &Path, offset: gst::ClockTime, out: &Path) -> Result<()
 
 /// Decodes the first keyframe of `segment` and writes its preview and thumbnail.
 /// Returns the bytes written.
-pub fn make(segment: &Path) -> Result<u64, String> {
+pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
     let (full, thumb) = paths(segment);
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc name=src ! qtdemux name=d d.video_0 ! decodebin ! videoconvert ! tee name=t \
-         t. ! queue ! jpegenc quality=80 ! appsink name=full sync=false \
-         t. ! queue ! videoscale ! video/x-raw,width={THUMB_WIDTH},pixel-aspect-ratio=1/1 \
-            ! jpegenc quality=75 ! appsink name=thumb sync=false"
-    ))
-    .map_err(|e| e.to_string())?
-    .downcast::<gst::Pipeline>()
-    .map_err(|_| "not a pipeline")?;
-    crate::background::adopt(&pipeline);
-    let by = |n: &str| pipeline.by_name(n).ok_or_else(|| format!("no {n}"));
+    let (pipeline, origin) = launch(
+        pipeline_dir,
+        "preview.pipeline",
+        &[("thumb_width", THUMB_WIDTH.to_string())],
+    )?;
+    let bin = pipeline.upcast_ref::<gst::Bin>();
+    let by = |n: &str| pipelines::element::<gst::Element>(bin, n, &origin);
     by("src")?.set_property("location", segment.display().to_string());
     // One frame is enough: pass the demuxer's first video buffer, then end the stream.
-    by("d")?.connect_pad_added(|_, pad| {
+    by("demux")?.connect_pad_added(|_, pad| {
         if !pad.name().starts_with("video") {
             return;
         }
@@ -204,15 +196,11 @@ pub fn make(segment: &Path) -> Result<u64, String> {
     });
     let sinks = [
         (
-            by("full")?
-                .downcast::<gst_app::AppSink>()
-                .map_err(|_| "appsink")?,
+            pipelines::element::<gst_app::AppSink>(bin, "full", &origin)?,
             full,
         ),
         (
-            by("thumb")?
-                .downcast::<gst_app::AppSink>()
-                .map_err(|_| "appsink")?,
+            pipelines::element::<gst_app::AppSink>(bin, "thumb", &origin)?,
             thumb,
         ),
     ];
@@ -243,4 +231,17 @@ pub fn make(segment: &Path) -> Result<u64, String> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// Loads, fills in and parses the description `name`, on the background threads.
+/// Returns the pipeline and the description's origin, for error messages.
+fn launch(
+    pipeline_dir: &Path,
+    name: &str,
+    values: &[(&str, String)],
+) -> Result<(gst::Pipeline, String), String> {
+    let desc = pipelines::load(pipeline_dir, name)?;
+    let pipeline = pipelines::launch(&desc.render(values)?, &desc.origin)?;
+    crate::background::adopt(&pipeline);
+    Ok((pipeline, desc.origin))
 }
