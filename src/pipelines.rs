@@ -107,6 +107,18 @@ pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, String> {
         .map_err(|_| format!("{origin}: must describe a pipeline"))
 }
 
+/// Loads the description `name` (see [`load`]), fills in `values` and parses it: the pipeline,
+/// and the description's origin for the errors that name its elements.
+pub fn open(
+    dir: &Path,
+    name: &str,
+    values: &[(&str, String)],
+) -> Result<(gst::Pipeline, String), String> {
+    let desc = load(dir, name)?;
+    let pipeline = launch(&desc.render(values)?, &desc.origin)?;
+    Ok((pipeline, desc.origin))
+}
+
 /// The element a description must name `name`, as the type the code needs (`gst::Element`,
 /// `gst_app::AppSrc`, ...).
 pub fn element<T: gst::prelude::IsA<gst::Element>>(

@@ -417,13 +417,14 @@ impl Branch {
                 pipeline
             }
             (Some(sub), _) => {
-                let desc = pipelines::load(&self.pipeline_dir, "motion-sub.pipeline")?;
-                let text = desc.render(&[("latency_ms", self.config.latency_ms.to_string())])?;
-                let pipeline = pipelines::launch(&text, &desc.origin)?;
-                let src: gst::Element =
-                    pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
+                let (pipeline, origin) = pipelines::open(
+                    &self.pipeline_dir,
+                    "motion-sub.pipeline",
+                    &[("latency_ms", self.config.latency_ms.to_string())],
+                )?;
+                let src: gst::Element = pipelines::element(pipeline.upcast_ref(), "src", &origin)?;
                 let parse: gst::Element =
-                    pipelines::element(pipeline.upcast_ref(), "parse", &desc.origin)?;
+                    pipelines::element(pipeline.upcast_ref(), "parse", &origin)?;
                 rtsp_source(
                     &src,
                     &sub.url,

@@ -88,12 +88,10 @@ pub fn build(
         ("reserved_ns", reserved_index_ns(segment_ns).to_string()),
         ("sync_ns", tuning.sync_ns.to_string()),
     ];
-    let desc = pipelines::load(pipeline_dir, "record.pipeline")?;
-    let text = desc.render(&values)?;
-    let pipeline = pipelines::launch(&text, &desc.origin)?;
+    let (pipeline, origin) = pipelines::open(pipeline_dir, "record.pipeline", &values)?;
     pipeline.set_property("name", format!("camera-{}", cam.name));
-    let src: gst::Element = pipelines::element(pipeline.upcast_ref(), "src", &desc.origin)?;
-    let mux: gst::Element = pipelines::element(pipeline.upcast_ref(), "mux", &desc.origin)?;
+    let src: gst::Element = pipelines::element(pipeline.upcast_ref(), "src", &origin)?;
+    let mux: gst::Element = pipelines::element(pipeline.upcast_ref(), "mux", &origin)?;
     rtsp_source(
         &src,
         &cam.url,

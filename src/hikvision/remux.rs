@@ -122,15 +122,14 @@ pub fn remux_via(
     })
 }
 
-/// Loads, fills in and parses the description `name`.
+/// Loads, fills in and parses the description `name`; it streams on the background threads.
 fn launch(
     pipeline_dir: &Path,
     name: &str,
     values: &[(&str, String)],
 ) -> Result<gst::Pipeline, RemuxError> {
-    let desc = pipelines::load(pipeline_dir, name).map_err(RemuxError::Pipeline)?;
-    let text = desc.render(values).map_err(RemuxError::Pipeline)?;
-    let pipeline = pipelines::launch(&text, &desc.origin).map_err(RemuxError::Pipeline)?;
+    let (pipeline, _) =
+        pipelines::open(pipeline_dir, name, values).map_err(RemuxError::Pipeline)?;
     crate::background::adopt(&pipeline);
     Ok(pipeline)
 }

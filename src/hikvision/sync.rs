@@ -812,8 +812,7 @@ impl Job<'_> {
 
 /// Produces every item of `batch` on up to `settings.workers` threads at nice 10, whose
 /// pipelines stream on [`crate::background`] threads, so an import never takes CPU from
-/// recording. `None`: not started
-/// because nvr is stopping.
+/// recording. `None`: not started because nvr is stopping.
 fn produce_all(
     settings: &Settings,
     tag: &str,

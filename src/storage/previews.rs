@@ -3,8 +3,8 @@
 //!
 //! Made off the recording path: one long-lived worker thread takes jobs from a bounded queue;
 //! when the queue is full a job is dropped, and the preview is made on demand when first asked
-//! for. Its pipelines stream on [`crate::background`] threads (nice 10), never on threads that
-//! recording uses. Only the
+//! for. Its pipelines (`pipelines/preview.pipeline`, `snapshot.pipeline`) stream on
+//! [`crate::background`] threads (nice 10), never on threads that recording uses. Only the
 //! first video frame is decoded: the demuxer's output is cut to one buffer followed by EOS.
 
 use crate::pipelines;
@@ -131,7 +131,8 @@ pub fn snapshot(
     offset: gst::ClockTime,
     out: &Path,
 ) -> Result<(), String> {
-    let (pipeline, origin) = launch(pipeline_dir, "snapshot.pipeline", &[])?;
+    let (pipeline, origin) = pipelines::open(pipeline_dir, "snapshot.pipeline", &[])?;
+    crate::background::adopt(&pipeline);
     let bin = pipeline.upcast_ref::<gst::Bin>();
     pipelines::element::<gst::Element>(bin, "src", &origin)?
         .set_property("location", segment.display().to_string());
@@ -172,11 +173,12 @@ pub fn snapshot(
 /// Returns the bytes written.
 pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
     let (full, thumb) = paths(segment);
-    let (pipeline, origin) = launch(
+    let (pipeline, origin) = pipelines::open(
         pipeline_dir,
         "preview.pipeline",
         &[("thumb_width", THUMB_WIDTH.to_string())],
     )?;
+    crate::background::adopt(&pipeline);
     let bin = pipeline.upcast_ref::<gst::Bin>();
     let by = |n: &str| pipelines::element::<gst::Element>(bin, n, &origin);
     by("src")?.set_property("location", segment.display().to_string());
@@ -231,17 +233,4 @@ pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
-}
-
-/// Loads, fills in and parses the description `name`, on the background threads.
-/// Returns the pipeline and the description's origin, for error messages.
-fn launch(
-    pipeline_dir: &Path,
-    name: &str,
-    values: &[(&str, String)],
-) -> Result<(gst::Pipeline, String), String> {
-    let desc = pipelines::load(pipeline_dir, name)?;
-    let pipeline = pipelines::launch(&desc.render(values)?, &desc.origin)?;
-    crate::background::adopt(&pipeline);
-    Ok((pipeline, desc.origin))
 }
