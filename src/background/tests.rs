@@ -33,12 +33,10 @@ fn streaming_threads(adopted: bool) -> Vec<(String, i32)> {
             .static_pad(pad)
             .unwrap()
             .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                let t = std::thread::current();
-                let name = t.name().unwrap_or("").to_string();
-                let mut seen = seen.lock().unwrap();
-                if seen.len() < 2 && !seen.iter().any(|(n, _)| *n == format!("{element}:{name}")) {
-                    seen.push((format!("{element}:{name}"), this_thread_nice()));
-                }
+                // The first buffer tells the thread; the probe then removes itself.
+                let name = std::thread::current().name().unwrap_or("").to_string();
+                let who = format!("{element}:{name}");
+                seen.lock().unwrap().push((who, this_thread_nice()));
                 gst::PadProbeReturn::Remove
             });
     }
