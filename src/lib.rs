@@ -4,7 +4,6 @@
 //! MP4 segments by GStreamer, one supervised pipeline per camera; health is served as JSON
 //! on `/status`. See `docs/design.md` for what is on disk and what a crash can lose.
 
-pub mod background;
 pub mod camera;
 pub mod cmds;
 pub mod config;

@@ -122,7 +122,7 @@ pub fn remux_via(
     })
 }
 
-/// Loads, fills in and parses the description `name`; it streams on the background threads.
+/// Loads, fills in and parses the description `name`.
 fn launch(
     pipeline_dir: &Path,
     name: &str,
@@ -130,7 +130,6 @@ fn launch(
 ) -> Result<gst::Pipeline, RemuxError> {
     let (pipeline, _) =
         pipelines::open(pipeline_dir, name, values).map_err(RemuxError::Pipeline)?;
-    crate::background::adopt(&pipeline);
     Ok(pipeline)
 }
 

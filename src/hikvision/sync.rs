@@ -810,9 +810,8 @@ impl Job<'_> {
     }
 }
 
-/// Produces every item of `batch` on up to `settings.workers` threads at nice 10, whose
-/// pipelines stream on [`crate::background`] threads, so an import never takes CPU from
-/// recording. `None`: not started because nvr is stopping.
+/// Produces every item of `batch` on up to `settings.workers` threads at nice 10 (see
+/// docs/design.md, Priorities), so an import takes as little CPU from recording as it can. `None`: not started because nvr is stopping.
 fn produce_all(
     settings: &Settings,
     tag: &str,
@@ -826,7 +825,7 @@ fn produce_all(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                crate::background::lower_this_thread();
+                crate::storage::previews::lower_this_thread();
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;

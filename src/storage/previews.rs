@@ -3,8 +3,8 @@
 //!
 //! Made off the recording path: one long-lived worker thread takes jobs from a bounded queue;
 //! when the queue is full a job is dropped, and the preview is made on demand when first asked
-//! for. Its pipelines (`pipelines/preview.pipeline`, `snapshot.pipeline`) stream on
-//! [`crate::background`] threads (nice 10), never on threads that recording uses. Only the
+//! for. The worker runs at nice 10 (see docs/design.md, Priorities, for what that does and does
+//! not cover). Pipelines: `pipelines/preview.pipeline`, `snapshot.pipeline`. Only the
 //! first video frame is decoded: the demuxer's output is cut to one buffer followed by EOS.
 
 use crate::pipelines;
@@ -85,6 +85,7 @@ impl Previews {
 }
 
 fn worker(pipeline_dir: &Path, rx: Receiver<Job>) {
+    lower_this_thread();
     for job in rx {
         match job {
             Job::Preview(segment) => {
@@ -132,7 +133,6 @@ pub fn snapshot(
     out: &Path,
 ) -> Result<(), String> {
     let (pipeline, origin) = pipelines::open(pipeline_dir, "snapshot.pipeline", &[])?;
-    crate::background::adopt(&pipeline);
     let bin = pipeline.upcast_ref::<gst::Bin>();
     pipelines::element::<gst::Element>(bin, "src", &origin)?
         .set_property("location", segment.display().to_string());
@@ -178,7 +178,6 @@ pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
         "preview.pipeline",
         &[("thumb_width", THUMB_WIDTH.to_string())],
     )?;
-    crate::background::adopt(&pipeline);
     let bin = pipeline.upcast_ref::<gst::Bin>();
     let by = |n: &str| pipelines::element::<gst::Element>(bin, n, &origin);
     by("src")?.set_property("location", segment.display().to_string());
@@ -233,4 +232,14 @@ pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// Lowers the calling thread to nice 10 (Linux: nice is per thread; lowering needs no
+/// privilege). For the threads nvr starts for background work.
+pub fn lower_this_thread() {
+    // SAFETY: setpriority on this thread's own id.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
