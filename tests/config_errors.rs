@@ -83,6 +83,138 @@ fn each_bad_config_exits_2_naming_file_line_and_key() {
     );
 }
 
+/// Every error path that sees a camera URL or password must keep the password out: a
+/// `%` before a non-ASCII character used to panic (and print it), a URL without a scheme,
+/// a `/` in the password and a number where a string belongs used to echo it.
+#[test]
+fn config_errors_never_show_a_password_and_never_panic() {
+    let dir = TempDir::new("secret-configs");
+    let cam = |url: &str, extra: &str| format!("[[camera]]\nname = \"a\"\nurl = {url:?}\n{extra}");
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            cam("rtsp://admin:s3cr%1ü@host/cam", ""),
+            ":3: camera[0].url: ",
+            "s3cr",
+        ),
+        (
+            cam("rtsp://admin:s3cr%@host/cam", ""),
+            ":3: camera[0].url: ",
+            "s3cr",
+        ),
+        (
+            cam("rtsp://admin:s3cr%zz@host/cam", ""),
+            "two hex digits",
+            "s3cr",
+        ),
+        (
+            cam("rtsp://admin:s3crab%4@host/cam", ""),
+            "two hex digits",
+            "s3crab",
+        ),
+        (
+            cam("admin:s3cr3t@192.168.1.64/cam", ""),
+            ":3: camera[0].url: \"admin:***@192.168.1.64/cam\" is not a URL",
+            "s3cr3t",
+        ),
+        (
+            cam("rtsp://admin:Pa$$s3cr/x@host/cam", ""),
+            ":3: camera[0].url: \"rtsp://admin:***@host/cam\": a '/' before the '@'",
+            "Pa$$s3cr",
+        ),
+        (
+            cam("rtsp://host/cam", "password = 99119911\n"),
+            ":4: camera[0].password: invalid type: integer ***, expected a string",
+            "99119911",
+        ),
+        (
+            cam("rtsp://host/cam", "sub_url = \"rtsp://u:s3cr%G1@h/sub\"\n"),
+            ":4: camera[0].sub_url: ",
+            "s3cr",
+        ),
+    ];
+    for (text, want, secret) in cases {
+        for cmd in ["check", "run"] {
+            let (code, err) = run(dir.path(), cmd, &text);
+            assert_eq!(code, 2, "nvr {cmd} on\n{text}\nsaid: {err}");
+            assert!(
+                err.contains(want),
+                "nvr {cmd}: expected {want:?} in:\n{err}"
+            );
+            assert!(!err.contains(secret), "nvr {cmd}: password shown:\n{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+/// Values the checks used to accept, or report under the wrong name, or echo whole.
+#[test]
+fn config_checks_agree_with_what_run_can_do() {
+    let dir = TempDir::new("odd-configs");
+    let ok_cam = "[[camera]]\nname = \"a\"\nurl = \"rtsp://127.0.0.1:1/x\"\n";
+    let long_name = "x".repeat(10 << 20);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[[camera]]\nname = \"a\"\nurl = \"rtsp://cam:0/x\"\n".to_string(),
+            ":3: camera[0].url: \"rtsp://cam:0/x\": port \"0\" is not a number 1-65535",
+        ),
+        (
+            format!("[retention]\nmax_bytes = \"99999999999999999999999T\"\n{ok_cam}"),
+            ":2: retention.max_bytes: ",
+        ),
+        (
+            format!("[storage]\npath = \"/proc/nvr-rec\"\n{ok_cam}"),
+            ":2: storage.path: cannot record to /proc/nvr-rec",
+        ),
+        (
+            format!("[storag]\npath = \"/tmp/x\"\n{ok_cam}"),
+            ":1: storag: unknown field \"storag\"",
+        ),
+        (
+            format!("[[camera]]\nname = \"{long_name}\"\nurl = \"rtsp://h/x\"\n"),
+            ":2: camera[0].name: \"xxxxxxxxxx",
+        ),
+    ];
+    for (text, want) in cases {
+        for cmd in ["check", "run"] {
+            let (code, err) = run(dir.path(), cmd, &text);
+            assert_eq!(code, 2, "nvr {cmd} said: {}", &err[..err.len().min(2000)]);
+            assert!(
+                err.contains(want),
+                "nvr {cmd}: expected {want:?} in:\n{}",
+                &err[..err.len().min(2000)]
+            );
+            assert!(err.len() < 2000, "nvr {cmd}: {} bytes of error", err.len());
+        }
+    }
+    assert!(!std::path::Path::new("/proc/nvr-rec").exists());
+}
+
+/// An empty file is a valid configuration (nothing to record yet), but nvr says so.
+#[test]
+fn an_empty_config_is_accepted_and_said_to_be_empty() {
+    let dir = TempDir::new("empty-config");
+    let file = dir.path().join("nvr.toml");
+    std::fs::write(&file, "").unwrap();
+    let out = Command::new(NVR).arg("check").arg(&file).output().unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("no camera is configured"), "{said}");
+    // `run`: the same, in the log, naming the file it read.
+    let cfg = format!(
+        "[storage]\npath = {:?}\n[http]\nlisten = \"127.0.0.1:0\"\n",
+        dir.path().join("rec").display().to_string()
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    let line = wait_for(std::time::Duration::from_secs(10), || {
+        nvr.log_text()
+            .lines()
+            .find(|l| l.contains("no camera is configured"))
+            .map(String::from)
+    })
+    .expect("no warning about an empty config");
+    assert!(line.contains(&nvr.config.display().to_string()), "{line}");
+}
+
 #[test]
 fn check_accepts_a_good_config_and_a_positional_path() {
     let dir = TempDir::new("good-config");

@@ -38,6 +38,42 @@ fn reload_adds_and_removes_cameras_while_a_third_keeps_recording() {
     );
     assert_eq!(nvr.camera("old").unwrap()["state"], "recording");
 
+    // A password with '%' before a non-ASCII character crashed the whole recorder on
+    // reload (and printed the password). Now: rejected like any bad edit, nothing stops.
+    let rejected = nvr.log_text().matches("new configuration rejected").count();
+    let written = nvr.camera("keep").unwrap()["segments_written"]
+        .as_u64()
+        .unwrap();
+    std::fs::write(
+        &nvr.config,
+        config(
+            &storage,
+            2,
+            &camera_table("keep", "rtsp://admin:sekr1t%1ü@127.0.0.1:1/cam", ""),
+        ),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(20), || {
+        (nvr.log_text().matches("new configuration rejected").count() > rejected).then_some(())
+    })
+    .expect("config with a bad %-escape not rejected");
+    nvr.wait_segments("keep", written + 1, Duration::from_secs(20));
+    let log = nvr.log_text();
+    assert!(log.contains("camera[0].url: "), "{log}");
+    assert!(
+        !log.contains("sekr1t") && !log.contains("panicked"),
+        "{log}"
+    );
+    std::fs::write(
+        &nvr.config,
+        config(
+            &storage,
+            2,
+            &(keep.clone() + &camera_table("old", &cam.url, "") + &off),
+        ),
+    )
+    .unwrap();
+
     assert_eq!(nvr.camera("off").unwrap()["state"], "disabled");
 
     // The real edit: drop "old", add "new", leave "keep" exactly as it was, and say so

@@ -17,6 +17,8 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("mp4mux", "gstreamer1.0-plugins-good"),
     ("h264parse", "gstreamer1.0-plugins-bad"),
     ("h265parse", "gstreamer1.0-plugins-bad"),
+    ("h264timestamper", "gstreamer1.0-plugins-bad"),
+    ("h265timestamper", "gstreamer1.0-plugins-bad"),
     ("aacparse", "gstreamer1.0-plugins-good"),
     ("splitmuxsrc", "gstreamer1.0-plugins-good"),
     ("qtdemux", "gstreamer1.0-plugins-good"),
@@ -124,6 +126,9 @@ pub fn main(config_path: &Path) -> ExitCode {
         );
     }
     let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
+    if names.is_empty() && config.hikvision.is_none() {
+        println!("{}", super::nothing_configured(config_path));
+    }
     println!(
         "{}: OK: {} camera{} ({}), recordings in {}, HTTP on {}",
         config_path.display(),

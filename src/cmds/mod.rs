@@ -25,6 +25,16 @@ pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
+/// What `check` prints and `run` logs for a configuration without cameras: valid (nothing
+/// to record yet), but most likely not what the user meant.
+pub fn nothing_configured(path: &Path) -> String {
+    format!(
+        "no camera is configured in {}: nothing will be recorded until [[camera]] tables are \
+         added (the file is re-read when saved)",
+        path.display()
+    )
+}
+
 pub fn print_errors(errors: &[ConfigError]) {
     for e in errors {
         eprintln!("{e}");

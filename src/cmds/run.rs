@@ -21,6 +21,10 @@ pub fn main(config_path: &Path) -> ExitCode {
         Err(code) => return code,
     };
     crate::logging::set_level(config.log_level);
+    log::info!("configuration: {}", config_path.display());
+    if config.cameras.is_empty() && config.hikvision.is_none() {
+        log::warn!("{}", super::nothing_configured(config_path));
+    }
     serve(config, Some(config_path.to_path_buf()), |_| {})
 }
 

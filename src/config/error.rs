@@ -25,19 +25,30 @@ impl ConfigError {
     }
 
     /// Converts a TOML syntax or type error, recovering the key path from its position.
+    /// The value that made a type error is echoed by toml (`invalid type: integer `1234``):
+    /// for keys that hold credentials it is replaced by `***`.
     pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> Self {
-        let message = e.message().trim().replace('`', "\"");
+        let message = e.message().trim();
         match e.span() {
             Some(span) => {
                 let (key, line) = key_at(text, span.start);
+                let leaf = key.rsplit('.').next().unwrap_or("");
+                let secret = matches!(leaf, "password" | "url" | "sub_url" | "username")
+                    // A value whose key could not be told (an inline table, say): hide it too.
+                    || !key.contains('.') && text.get(span.clone()).is_some_and(|v| v.contains('@'));
+                let message = if secret {
+                    hide_quoted(message)
+                } else {
+                    message.to_string()
+                };
                 ConfigError {
                     file: file.to_path_buf(),
                     line: Some(line),
                     key,
-                    message,
+                    message: cap(message.replace('`', "\"")),
                 }
             }
-            None => ConfigError::whole_file(file, message),
+            None => ConfigError::whole_file(file, cap(hide_quoted(message).replace('`', "\""))),
         }
     }
 }
@@ -56,6 +67,31 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A message of at most 300 characters: values echoed into it stay readable, not megabytes.
+pub fn cap(message: String) -> String {
+    match message.char_indices().nth(300) {
+        Some((i, _)) => format!("{}… (cut)", &message[..i]),
+        None => message,
+    }
+}
+
+/// Replaces every `` `quoted` `` part of a toml message (where it echoes values) with `***`.
+fn hide_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 0 {
+            out.push_str("***");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
 
 /// 1-based line number of byte `offset`.
 pub fn line_of(text: &str, offset: usize) -> usize {
@@ -85,6 +121,13 @@ fn key_at(text: &str, offset: usize) -> (String, usize) {
         }
     }
     let this = text.lines().nth(line_no - 1).unwrap_or("");
+    // The error is about a table header itself (`[storag]`): name that table.
+    let header = this.trim().trim_start_matches('[');
+    if this.trim().starts_with('[')
+        && let Some(name) = header.split(']').next()
+    {
+        return (name.trim().to_string(), line_no);
+    }
     let key = this
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())

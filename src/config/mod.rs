@@ -9,7 +9,7 @@ mod error;
 mod url;
 
 pub use error::ConfigError;
-pub use url::{RtspUrl, percent_decode, redact_url};
+pub use url::{RtspUrl, host_port, redact_url};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -255,7 +255,8 @@ impl Config {
     }
 
     /// Checks that need the machine, not just the text: the storage path is (or can be
-    /// made) writable by this user. Writes nothing.
+    /// made) writable by this user. Leaves nothing behind (a missing storage folder is tried
+    /// by creating and removing a folder where it would go).
     pub fn check_environment(&self) -> Result<(), Vec<ConfigError>> {
         let file = self.file.clone().unwrap_or_else(|| "<config>".into());
         let path = &self.storage.path;
@@ -278,6 +279,20 @@ impl Config {
                 probe.display(),
                 unsafe { libc::geteuid() }
             ))
+        } else if probe != path.as_path() {
+            // `run` will create the missing folders: try the first one, as `run` would
+            // (access() says yes to root on /proc, where mkdir fails), and take it away again.
+            let trial = probe.join(format!(".nvr-check-{}", std::process::id()));
+            match std::fs::create_dir(&trial) {
+                Ok(()) => {
+                    let _ = std::fs::remove_dir(&trial);
+                    None
+                }
+                Err(e) => Some(format!(
+                    "cannot create a folder in {}: {e}",
+                    probe.display()
+                )),
+            }
         } else {
             None
         };
@@ -335,7 +350,7 @@ impl Validator<'_> {
             file: self.file.clone(),
             line: span.map(|s| error::line_of(self.text, s.start)),
             key,
-            message,
+            message: error::cap(message),
         });
     }
 
@@ -643,7 +658,11 @@ impl Validator<'_> {
             Some(n) => {
                 let s = n.get_ref();
                 if let Some(why) = name_problem(s) {
-                    self.err(Some(n.span()), key("name"), format!("{s:?} {why}"));
+                    self.err(
+                        Some(n.span()),
+                        key("name"),
+                        format!("{:?} {why}", shorten(s)),
+                    );
                     None
                 } else if let Some(&(j, line)) = seen.get(s) {
                     self.err(
@@ -860,6 +879,8 @@ pub fn parse_size(s: &str) -> Option<u64> {
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().ok()?;
+    // An f64 this large no longer fits (the cast would quietly saturate).
+    const LIMIT: f64 = u64::MAX as f64;
     let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "K" | "KIB" => 1024.0,
@@ -872,7 +893,16 @@ pub fn parse_size(s: &str) -> Option<u64> {
         "TB" => 1e12,
         _ => return None,
     };
-    (n >= 0.0).then_some((n * mult) as u64)
+    let bytes = n * mult;
+    (bytes.is_finite() && (0.0..LIMIT).contains(&bytes)).then_some(bytes as u64)
+}
+
+/// `s` for an error message: at most 60 characters (a pasted 10 MB value stays out of logs).
+pub(crate) fn shorten(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// Why `s` is not a valid camera name, or `None` if it is.

@@ -183,3 +183,64 @@ fn bad_sub_url_and_decoder_name_file_line_and_key() {
         "{e:?}"
     );
 }
+
+mod properties {
+    //! No input may panic the config path, and no message may show a password.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A TOML string literal holding `s` exactly.
+    fn lit(s: &str) -> String {
+        toml::Value::String(s.to_string()).to_string()
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        match Config::parse(text, Some(Path::new("nvr.toml"))) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_an_error_or_a_config(text in "\\PC{0,200}") {
+            let _ = messages(&text);
+        }
+
+        #[test]
+        fn any_camera_url_is_judged_without_showing_its_password(
+            pw in "Zq[^@]{0,12}",
+            host in "\\PC{0,16}",
+            path in "\\PC{0,16}",
+            scheme in "(rtsp://|rtsps://|http://|)",
+        ) {
+            let url = format!("{scheme}admin:{pw}@{host}/{path}");
+            for text in [
+                format!("[[camera]]\nname = \"a\"\nurl = {}\n", lit(&url)),
+                format!("[[camera]]\nname = \"a\"\nurl = \"rtsp://h/x\"\nsub_url = {}\n", lit(&url)),
+            ] {
+                for m in messages(&text) {
+                    prop_assert!(!m.contains(&pw), "{m}");
+                }
+            }
+            // The password key: never echoed either, whatever its type.
+            for value in [lit(&pw), "12345678".into(), format!("[{}]", lit(&pw))] {
+                let text = format!(
+                    "[[camera]]\nname = \"a\"\nurl = \"rtsp://h/x\"\npassword = {value}\n"
+                );
+                for m in messages(&text) {
+                    prop_assert!(!m.contains(&pw) && !m.contains("12345678"), "{m}");
+                }
+            }
+        }
+
+        #[test]
+        fn any_userinfo_decodes_or_errs(s in "\\PC{0,24}") {
+            let _ = url::percent_decode(&s);
+            let _ = RtspUrl::parse(&format!("rtsp://{s}@h/x"));
+            let _ = RtspUrl::parse(&s);
+        }
+    }
+}
