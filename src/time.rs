@@ -171,11 +171,12 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
              2026-03-29T03:30:00+02:00 or Unix seconds)"
         )
     };
+    let out_of_range = || format!("{s:?} is out of range (years 1970-{})", MAX_YEAR);
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s
-            .parse::<u64>()
-            .map(|t| t * 1_000_000_000)
-            .map_err(|_| bad());
+        return match s.parse::<u64>() {
+            Ok(t) if t < MAX_UNIX_SECONDS => Ok(t * 1_000_000_000),
+            _ => Err(out_of_range()),
+        };
     }
     let b = s.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
@@ -194,6 +195,9 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return Err(bad());
+    }
+    if !(1970..=MAX_YEAR).contains(&y) {
+        return Err(out_of_range());
     }
     let mut rest = &s[19..];
     let mut frac_ns = 0u64;
@@ -237,10 +241,17 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
             }
         }
     };
-    u64::try_from(utc)
-        .map(|t| t * 1_000_000_000 + frac_ns)
-        .map_err(|_| bad())
+    match u64::try_from(utc) {
+        Ok(t) if t < MAX_UNIX_SECONDS => Ok(t * 1_000_000_000 + frac_ns),
+        _ => Err(out_of_range()),
+    }
 }
+
+/// The last year [`parse_time`] accepts: nanoseconds since 1970 then still fit an `i64`
+/// (and so a `u64`) with room to add durations, and no camera records that far ahead.
+pub const MAX_YEAR: i64 = 2199;
+/// 2200-01-01T00:00:00Z.
+const MAX_UNIX_SECONDS: u64 = 7_258_118_400;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -270,6 +281,28 @@ fn civil_from_days(z: i64) -> (i32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_out_of_range_are_errors_not_wrapped_numbers() {
+        for bad in [
+            "18446744073",
+            "18446744074",
+            "99999999999999999999999",
+            "7258118400",
+            "2600-01-01T00:00:00Z",
+            "2200-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "9999-12-31T23:59:59+14:00",
+        ] {
+            let e = parse_time(bad).unwrap_err();
+            assert!(e.contains("out of range"), "{bad}: {e}");
+        }
+        assert_eq!(parse_time("7258118399"), Ok(7_258_118_399_000_000_000));
+        assert_eq!(
+            parse_time("2199-12-31T23:59:59Z"),
+            Ok(7_258_118_399_000_000_000)
+        );
+    }
 
     #[test]
     fn utc_breakdown() {

@@ -134,19 +134,23 @@ fn preview(
     } else {
         full
     };
-    if !path.exists()
-        && let Err(e) = crate::storage::previews::make(&board.shared.pipeline_dir, &segment)
-    {
-        log::warn!("previews: {}: {e}", segment.display());
-    }
-    match std::fs::read(&path) {
-        Ok(jpeg) => super::respond(
+    use crate::storage::previews::{is_whole_jpeg, make};
+    let whole = |p: &std::path::Path| std::fs::read(p).ok().filter(|j| is_whole_jpeg(j));
+    let jpeg = whole(&path).or_else(|| {
+        // Missing, or left empty or cut short by a power cut: make it (again).
+        if let Err(e) = make(&board.shared.pipeline_dir, &segment) {
+            log::warn!("previews: {}: {e}", segment.display());
+        }
+        whole(&path)
+    });
+    match jpeg {
+        Some(jpeg) => super::respond(
             req,
             tiny_http::Response::from_data(jpeg).with_header(
                 tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
             ),
         ),
-        Err(_) => super::respond(req, not_found()),
+        None => super::respond(req, not_found()),
     }
 }
 
@@ -171,12 +175,7 @@ fn source_name(s: crate::storage::catalog::Source) -> &'static str {
     }
 }
 
-fn query_param(query: &str, key: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| crate::config::percent_decode(v))
-    })
-}
+use super::query_param;
 
 fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {
     let bad = |msg: String| super::json(400, &serde_json::json!({ "error": msg }));
@@ -212,6 +211,13 @@ fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str)
         }
         Err(e) => return super::respond(req, bad(e.to_string())),
     };
+    if *req.method() == tiny_http::Method::Head {
+        // What a GET would answer, without running the export.
+        let ok = tiny_http::Response::from_data(Vec::new()).with_header(
+            tiny_http::Header::from_bytes("Content-Type", "video/mp4").expect("header"),
+        );
+        return super::respond(req, ok);
+    }
     if EXPORTS.fetch_add(1, Ordering::SeqCst) >= MAX_EXPORTS {
         EXPORTS.fetch_sub(1, Ordering::SeqCst);
         return super::respond(

@@ -5,12 +5,7 @@
 use crate::runtime::Board;
 
 pub fn get(board: &Board, query: &str) -> super::Response {
-    let param = |k: &str| {
-        query.split('&').find_map(|kv| {
-            let (key, v) = kv.split_once('=')?;
-            (key == k).then(|| crate::config::percent_decode(v))
-        })
-    };
+    let param = |k: &str| super::query_param(query, k);
     let now = crate::time::unix_now_ns();
     let time = |k: &str, default: u64| match param(k) {
         Some(v) => crate::time::parse_time(&v).map_err(|e| format!("{k}: {e}")),
@@ -79,9 +74,11 @@ pub fn snapshot(board: &Board, path: &str) -> super::Response {
     };
     let file = crate::storage::previews::snapshot_path(&board.shared.storage_root, &camera, id);
     match std::fs::read(file) {
-        Ok(jpeg) => tiny_http::Response::from_data(jpeg).with_header(
-            tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
-        ),
-        Err(_) => not_found(),
+        Ok(jpeg) if crate::storage::previews::is_whole_jpeg(&jpeg) => {
+            tiny_http::Response::from_data(jpeg).with_header(
+                tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
+            )
+        }
+        _ => not_found(),
     }
 }

@@ -57,34 +57,75 @@ fn route(req: tiny_http::Request, board: &Board) {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let path = path.to_string();
-    if path.starts_with("/api/events/") && path.ends_with("/snapshot.jpg") {
+    // Every resource here is read-only. HEAD is GET without the body (tiny_http drops it).
+    if !matches!(
+        req.method(),
+        tiny_http::Method::Get | tiny_http::Method::Head
+    ) {
+        let response = if exists(&path) {
+            json(405, &serde_json::json!({"error": "method not allowed"}))
+                .with_header(tiny_http::Header::from_bytes("Allow", "GET, HEAD").expect("header"))
+        } else {
+            not_found(&path)
+        };
+        return respond(req, response);
+    }
+    if is_snapshot(&path) {
         return respond(req, events::snapshot(board, &path));
     }
-    if path.starts_with("/api/cameras") && *req.method() == tiny_http::Method::Get {
+    if path.starts_with("/api/cameras") {
         // May hand the request to a thread of its own (exports stream for a while).
         return cameras::route(req, board, &path, query);
     }
-    if *req.method() == tiny_http::Method::Get
-        && let Some(page) = ui::get(&path)
-    {
+    if let Some(page) = ui::get(&path) {
         return respond(req, page);
     }
-    let response = match (req.method(), path.as_str()) {
-        (tiny_http::Method::Get, "/status") => status::get(board),
-        (tiny_http::Method::Get, "/api/events") => events::get(board, query),
-        (_, "/status") => json(405, &serde_json::json!({"error": "method not allowed"})),
-        _ => json(
-            404,
-            &serde_json::json!({"error": "not found", "path": path}),
-        ),
+    let response = match path.as_str() {
+        "/status" => status::get(board),
+        "/api/events" => events::get(board, query),
+        _ => not_found(&path),
     };
     respond(req, response);
+}
+
+fn is_snapshot(path: &str) -> bool {
+    path.starts_with("/api/events/") && path.ends_with("/snapshot.jpg")
+}
+
+/// Whether `path` names one of the resources (whatever the method).
+fn exists(path: &str) -> bool {
+    matches!(path, "/status" | "/api/events")
+        || is_snapshot(path)
+        || path == "/api/cameras"
+        || path.starts_with("/api/cameras/")
+        || ui::get(path).is_some()
+}
+
+/// 404, naming at most the first 100 characters of the path asked for.
+fn not_found(path: &str) -> Response {
+    let shown: String = path.chars().take(100).collect();
+    json(
+        404,
+        &serde_json::json!({"error": "not found", "path": shown}),
+    )
 }
 
 fn respond(req: tiny_http::Request, response: Response) {
     if let Err(e) = req.respond(response) {
         log::debug!("http: client went away: {e}");
     }
+}
+
+/// A query parameter, `%XX`-decoded (`+` stays `+`: write `%2B` for a UTC offset).
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
 }
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;

@@ -38,6 +38,7 @@ pub fn get(board: &Board) -> super::Response {
         c.logs_written(crate::logging::bytes_written());
         c.clone()
     };
+    let space = crate::storage::disk_space(root);
     let body = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": hostname(),
@@ -47,7 +48,10 @@ pub fn get(board: &Board) -> super::Response {
             "path": root.display().to_string(),
             "segments": segments,
             "bytes_used": bytes_used,
-            "free_bytes": crate::storage::free_bytes(root),
+            "free_bytes": space.as_ref().ok().map(|s| s.free),
+            "total_bytes": space.as_ref().ok().map(|s| s.total),
+            // Why free_bytes is null: the floor is then not applied.
+            "space_unknown": space.as_ref().err(),
             "counters": counters,
         },
     });

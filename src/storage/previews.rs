@@ -161,9 +161,7 @@ pub fn snapshot(
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
-        let tmp = out.with_extension("jpg.tmp");
-        std::fs::write(&tmp, &map[..]).map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
+        write_jpeg(out, &map).map_err(|e| e.to_string())
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
@@ -222,16 +220,32 @@ pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
                 })?;
             let buf = sample.buffer().ok_or("empty sample")?;
             let map = buf.map_readable().map_err(|e| e.to_string())?;
-            // Temp name + rename: a half-written preview is never served.
-            let tmp = path.with_extension("jpg.tmp");
-            std::fs::write(&tmp, &map[..]).map_err(|e| e.to_string())?;
-            std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+            write_jpeg(path, &map).map_err(|e| e.to_string())?;
             written += map.len() as u64;
         }
         Ok(written)
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// Writes a JPEG so that a crash or power cut leaves the whole file or none: temp name,
+/// fsync, rename. (Without the fsync, a cut after the rename left 0-byte previews.) A temp
+/// file left by a cut is removed at startup (`storage::recovery`).
+fn write_jpeg(path: &Path, jpeg: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("jpg.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(jpeg)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// A JPEG that is all there: start and end markers in place. Anything else on disk (empty,
+/// cut short) is made again, never served.
+pub fn is_whole_jpeg(b: &[u8]) -> bool {
+    b.len() >= 4 && b.starts_with(&[0xFF, 0xD8]) && b.ends_with(&[0xFF, 0xD9])
 }
 
 /// Lowers the calling thread to nice 10 (Linux: nice is per thread; lowering needs no

@@ -36,9 +36,23 @@ pub struct ClientConnection {
     secure: bool,
 }
 
+/// nvr patch: the longest a single read of a connection may wait. An idle keep-alive
+/// connection is closed after this long (browsers open a new one), and so is a client that
+/// stops sending in the middle of a request.
+pub(crate) const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// nvr patch: a request's line and headers must arrive within this long of their first
+/// byte (a client sending one byte every few seconds would otherwise hold a thread).
+const HEADER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+/// nvr patch: request line plus headers, in bytes; more is answered 431 and closed.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
+    /// nvr patch: the request line and headers exceed MAX_HEADER_BYTES.
+    HeaderTooLarge,
+    /// nvr patch: the connection was idle between requests (nothing to answer).
+    Idle,
     WrongRequestLine,
     WrongHeader(HTTPVersion),
     /// the client sent an unrecognized `Expect` header
@@ -77,7 +91,14 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// nvr patch: `budget` is what is left of MAX_HEADER_BYTES (the line's bytes are taken
+    /// from it) and `deadline` when the header must be complete (set at its first byte).
+    fn read_next_line(
+        &mut self,
+        budget: &mut usize,
+        deadline: &mut Option<std::time::Instant>,
+    ) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,14 +106,41 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(Ok(b)) => b,
+                // Nothing of a request yet: an idle keep-alive connection, closed quietly.
+                Some(Err(_)) | None if deadline.is_none() => return Err(ReadError::Idle),
+                Some(Err(e)) => return Err(ReadError::ReadIoError(e)),
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            let now = std::time::Instant::now();
+            match *deadline {
+                None => *deadline = Some(now + HEADER_DEADLINE),
+                Some(d) if now > d => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::TimedOut,
+                        "request header too slow",
+                    )))
+                }
+                Some(_) => {}
+            }
+            if *budget == 0 {
+                return Err(ReadError::HeaderTooLarge);
+            }
+            *budget -= 1;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| {
+                    ReadError::ReadIoError(IoError::new(
+                        ErrorKind::InvalidInput,
+                        "Header is not in ASCII",
+                    ))
+                });
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -106,8 +154,10 @@ impl ClientConnection {
     fn read(&mut self) -> Result<Request, ReadError> {
         let (method, path, version, headers) = {
             // reading the request line
+            let mut budget = MAX_HEADER_BYTES;
+            let mut deadline = None;
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut budget, &mut deadline)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +168,7 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(&mut budget, &mut deadline)?;
 
                     if line.is_empty() {
                         break;
@@ -212,6 +262,17 @@ impl Iterator for ClientConnection {
                         .ok();
                     return None; // closing the connection
                 }
+
+                Err(ReadError::HeaderTooLarge) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(431));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None; // the rest of the header is never read: close
+                }
+
+                Err(ReadError::Idle) => return None,
 
                 Err(ReadError::ExpectationFailed(ver)) => {
                     let writer = self.sink.next().unwrap();

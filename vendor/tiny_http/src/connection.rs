@@ -95,6 +95,16 @@ impl Connection {
         }
     }
 
+    /// nvr patch: a bound on each read, so an idle or silent client cannot hold a
+    /// connection thread forever.
+    pub(crate) fn set_read_timeout(&self, d: Option<std::time::Duration>) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(d),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_read_timeout(d),
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

@@ -296,6 +296,8 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // nvr patch: see client::READ_TIMEOUT.
+                        let _ = sock.set_read_timeout(Some(client::READ_TIMEOUT));
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
