@@ -406,12 +406,12 @@ async fn retention_loop(
     policy: Arc<Mutex<storage::retention::Policy>>,
     now: smol::channel::Receiver<()>,
 ) {
-    let mut below_floor = false;
+    let mut floor = Floor::default();
     loop {
         let b = board.clone();
         let p = policy.lock().unwrap().clone();
         let every = p.check_every;
-        below_floor = smol::unblock(move || retention_pass(&b, &p, below_floor)).await;
+        floor = smol::unblock(move || retention_pass(&b, &p, floor)).await;
         smol::future::or(
             async {
                 smol::Timer::after(every).await;
@@ -424,9 +424,17 @@ async fn retention_loop(
     }
 }
 
-/// One pass: plan under the catalog lock, delete without it. Returns whether the disk is
-/// (still) below the free-space floor, so "disk full" is logged once per episode.
-fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below: bool) -> bool {
+/// What retention remembers between passes, so each episode is logged once.
+#[derive(Clone, Copy, Default)]
+struct Floor {
+    /// The disk is below the free-space floor ("disk full").
+    below: bool,
+    /// The file system does not tell its free space.
+    unknown: bool,
+}
+
+/// One pass: plan under the catalog lock, delete without it.
+fn retention_pass(board: &Board, policy: &storage::retention::Policy, was: Floor) -> Floor {
     use storage::retention::{Situation, execute, plan};
     let shared = &board.shared;
     let root = &shared.storage_root;
@@ -439,9 +447,21 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
             Some((st.name.clone(), size))
         })
         .collect();
-    let free = storage::free_bytes(root).unwrap_or(u64::MAX);
+    let space = storage::disk_space(root);
+    if let Err(why) = &space
+        && !was.unknown
+        && policy.keep_free_bytes.is_some()
+    {
+        log::warn!(
+            "storage: free space on {} is unknown ({why}); the free-space floor is not \
+             applied, the age and size limits are",
+            root.display()
+        );
+    }
+    // Unknown counts as plenty: deleting footage on a reading nobody can trust loses it all.
+    let free = space.as_ref().map_or(u64::MAX, |s| s.free);
     let below = policy.keep_free_bytes.is_some_and(|f| free < f);
-    if below && !was_below {
+    if below && !was.below {
         log::warn!(
             "storage: {} MiB free, below the {} MiB floor: deleting the oldest recordings",
             free >> 20,
@@ -507,5 +527,8 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was_below:
         );
     }
     let free_after = storage::free_bytes(root).unwrap_or(u64::MAX);
-    policy.keep_free_bytes.is_some_and(|f| free_after < f)
+    Floor {
+        below: policy.keep_free_bytes.is_some_and(|f| free_after < f),
+        unknown: space.is_err(),
+    }
 }

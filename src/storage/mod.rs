@@ -97,21 +97,70 @@ impl Counters {
     }
 }
 
-/// Free bytes available to this user on the filesystem holding `path`.
+/// Free bytes available to this user on the file system holding `path`; `None` when the
+/// file system cannot tell (see [`disk_space`]). Never a made-up 0: the free-space floor
+/// deletes recordings on this number.
 pub fn free_bytes(path: &Path) -> Option<u64> {
+    disk_space(path).ok().map(|s| s.free)
+}
+
+/// What statvfs says of the file system holding a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Available to this (unprivileged) user.
+    pub free: u64,
+    pub total: u64,
+}
+
+/// The file system's size and free space, or why the reading cannot be believed. Some FUSE,
+/// NFS and SMB mounts answer statvfs with zeros (0 free of 0): that is "unknown", not
+/// "full", and must never make retention delete recordings.
+pub fn disk_space(path: &Path) -> Result<Space, String> {
     use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| "the path holds a NUL byte".to_string())?;
     // SAFETY: statvfs fills `s`, which we own; `c` is NUL-terminated.
     let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
+        return Err(format!("statvfs: {}", std::io::Error::last_os_error()));
     }
-    Some(s.f_bavail as u64 * s.f_frsize as u64)
+    plausible(s.f_blocks as u64, s.f_bavail as u64, s.f_frsize as u64)
+}
+
+/// Judges a statvfs reading (blocks in all, blocks available, block size).
+fn plausible(blocks: u64, avail: u64, frsize: u64) -> Result<Space, String> {
+    if blocks == 0 || frsize == 0 {
+        return Err("the file system reports a size of 0 (it does not tell its free space)".into());
+    }
+    if avail > blocks {
+        return Err("the file system reports more free space than its size".into());
+    }
+    Ok(Space {
+        free: avail.saturating_mul(frsize),
+        total: blocks.saturating_mul(frsize),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_or_inconsistent_sizes_are_unknown_not_full() {
+        assert!(plausible(0, 0, 4096).is_err());
+        assert!(plausible(0, 0, 0).is_err());
+        assert!(plausible(100, 0, 0).is_err());
+        assert!(plausible(100, 200, 4096).is_err());
+        assert_eq!(
+            plausible(100, 0, 4096),
+            Ok(Space {
+                free: 0,
+                total: 409_600
+            })
+        );
+        let here = disk_space(Path::new("/")).unwrap();
+        assert!(here.total > 0 && here.free <= here.total);
+    }
 
     #[test]
     fn same_second_gets_a_suffix_not_an_overwrite() {
