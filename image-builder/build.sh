@@ -29,7 +29,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "build: needs root (mmdebstrap's chroot, file ownership)" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || { echo "build: $1 missing: apt-get install $2" >&2; exit 1; }; }
+# Installs what is missing, like scripts/install-deps.sh (a package list may be stale: update once).
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "build: installing $2 (for $1)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null
+  } || { echo "build: $1 is missing and apt-get install $2 failed" >&2; exit 1; }
+  command -v "$1" >/dev/null 2>&1 || { echo "build: $2 installed but $1 is still missing" >&2; exit 1; }
+}
 need mmdebstrap mmdebstrap
 need mkfs.vfat dosfstools
 need mcopy mtools

@@ -75,7 +75,7 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -nographic -no-reboot
   -kernel "$T/vmlinuz-$ver" -initrd "$T/initrd.img-$ver" \
   -append "$(mtype -i "$FAT" ::/cmdline.txt | tr -d '\r\n' | sed 's/console=[^ ]*//g') console=ttyAMA0" \
   -drive if=none,file="$T/card.img",format=raw,id=hd0 -device virtio-blk-pci,drive=hd0 \
-  -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$HTTP-:8080 -device virtio-net-pci,netdev=n0 \
+  -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$HTTP-:8080 -device virtio-net-pci,netdev=n0,romfile= \
   > "$T/console.log" 2>&1 &
 qemu_pid=$!
 started=$(date +%s)
