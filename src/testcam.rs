@@ -30,6 +30,9 @@ pub struct Spec {
     pub fps: u32,
     /// Keyframe interval in frames.
     pub gop: u32,
+    /// B-frames between reference frames (0: none). With B-frames the stream's decode
+    /// order differs from its presentation order, as with many cameras' "High profile".
+    pub bframes: u32,
     pub kbps: u32,
     pub credentials: Option<(String, String)>,
     /// Mount path, e.g. `/cam`.
@@ -50,6 +53,7 @@ impl Default for Spec {
             height: 240,
             fps: 10,
             gop: 10,
+            bframes: 0,
             kbps: 300,
             credentials: None,
             mount: "/cam".into(),
@@ -78,20 +82,37 @@ impl Spec {
             ""
         };
         let video = format!(
-            "videotestsrc is-live=true pattern={} ! video/x-raw,width={},height={},framerate={}/1 \
+            "videotestsrc is-live=true pattern={} \
+             ! video/x-raw,format=I420,width={},height={},framerate={}/1 \
              {overlay}! ",
             self.pattern, self.width, self.height, self.fps
         );
-        let enc = match self.codec {
-            Codec::H264 => format!(
+        let enc = match (self.codec, self.bframes) {
+            (Codec::H264, 0) => format!(
                 "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} \
                  ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1",
                 self.gop, self.kbps
             ),
-            Codec::H265 => format!(
+            (Codec::H264, b) => format!(
+                "x264enc speed-preset=ultrafast key-int-max={} bitrate={} bframes={b} \
+                 b-adapt=false rc-lookahead=0 sync-lookahead=0 \
+                 ! video/x-h264,profile=high ! rtph264pay name=pay0 pt=96 config-interval=-1",
+                self.gop, self.kbps
+            ),
+            (Codec::H265, 0) => format!(
                 "x265enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} \
                  ! rtph265pay name=pay0 pt=97 config-interval=-1",
                 self.gop, self.kbps
+            ),
+            // zerolatency forbids the lookahead that x265 needs for B-frames; closed GOPs, as
+            // cameras send (every keyframe starts a decodable segment).
+            (Codec::H265, b) => format!(
+                "x265enc speed-preset=ultrafast key-int-max={} bitrate={} \
+                 option-string=\"bframes={b}:b-adapt=0:open-gop=0:rc-lookahead={}\" \
+                 ! rtph265pay name=pay0 pt=97 config-interval=-1",
+                self.gop,
+                self.kbps,
+                b + 3
             ),
         };
         let audio = match self.audio {

@@ -554,3 +554,49 @@ fn both_remux_routes_agree() {
         assert_eq!(frames, [SEG_FRAMES, SEG_FRAMES]);
     }
 }
+
+/// Cameras with B-frames write presentation times that go back and forth and no decode
+/// times: such segments take the `mpegpsdemux` route. Each output must last exactly its
+/// frames (2 s), not be stretched as B-frame RTSP cameras once were.
+#[test]
+fn b_frame_segments_import_in_real_time() {
+    use nvr::hikvision::remux;
+    let tmp = TempDir::new("hik-bframes");
+    for codec in [VideoCodec::H264, VideoCodec::H265] {
+        let spec = ClipSpec {
+            bframes: 2,
+            ..ClipSpec::small(codec, Some(AudioKind::Aac))
+        };
+        let clip = fixture::encode(&spec).unwrap();
+        assert!(
+            clip.aus.iter().any(|a| a.pts_offset > 0),
+            "{codec:?}: no B-frames"
+        );
+        let dir = tmp.path().join(format!("{codec:?}"));
+        let mut d = Datadir::create(&dir, 1).unwrap();
+        let mut packer = Packer::default();
+        for (i, s) in [T0, T0 + 2].into_iter().enumerate() {
+            let p = packer.segment(&clip, at(s), 1_000_000 + i as u64 * 180_000, SEG_FRAMES);
+            d.push(0, &p, at(s), at(s + 2)).unwrap();
+        }
+        d.finish().unwrap();
+        let idx =
+            nvr::hikvision::index::parse(&std::fs::read(dir.join("index00.bin")).unwrap(), |_| {
+                None
+            })
+            .unwrap();
+        assert_eq!(idx.segments.len(), 2);
+        for (i, seg) in idx.segments.iter().enumerate() {
+            let range = u64::from(seg.start_offset)..u64::from(seg.end_offset);
+            let src = dir.join(format!("hiv{:05}.mp4", seg.file));
+            let out = tmp.path().join(format!("{codec:?}-{i}.mp4"));
+            remux::remux(Path::new("/nonexistent"), &src, range, &out).unwrap();
+            assert_eq!(count_frames(&out), SEG_FRAMES, "{codec:?} {i}");
+            let secs = discover(&out).unwrap().duration.as_secs_f64();
+            assert!(
+                (secs - 2.0).abs() <= 0.02,
+                "{codec:?} segment {i}: 50 frames at 25 fps last {secs:.3} s"
+            );
+        }
+    }
+}

@@ -113,9 +113,24 @@ pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
     }
 }
 
+/// How a wait between connection attempts ended.
+enum Wake {
+    Stop,
+    Elapsed,
+    /// The camera did not answer a probe, and now does.
+    CameraBack,
+}
+
+/// While waiting to reconnect, a TCP connection to the camera is tried this often...
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// ...and counts as not answered after this long (a LAN camera answers in milliseconds).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 enum Outcome {
     Stop,
     Retry(String),
+    /// Like `Retry`, but the camera could not be connected to at all.
+    Unreachable(String),
     Failed(String),
 }
 
@@ -176,9 +191,13 @@ impl Supervisor {
                 Ok(rec) => self.attempt(rec).await,
                 Err(e) => Outcome::Failed(e),
             };
+            let unreachable = matches!(outcome, Outcome::Unreachable(_));
+            // Probe while waiting; `Some(true)` when the camera already did not answer.
+            let mut probe = None;
             let delay = match outcome {
                 Outcome::Stop => break,
-                Outcome::Retry(reason) => {
+                Outcome::Retry(reason) | Outcome::Unreachable(reason) => {
+                    probe = Some(unreachable);
                     let d = self.backoff.next_delay();
                     log::warn!(
                         "camera {name}: {reason}; reconnecting in {:.1} s",
@@ -199,14 +218,101 @@ impl Supervisor {
                 }
             };
             self.status.lock().unwrap().retry_in_s = Some(delay.as_secs_f64());
-            let stop = self.wait_or_stop(delay).await;
+            let target = crate::config::host_port(self.config.url.as_str());
+            let wake = match probe {
+                Some(down) => self.wait_for_return(delay, target, down).await,
+                None => self.wait_for_return(delay, None, false).await,
+            };
             self.status.lock().unwrap().retry_in_s = None;
-            if stop {
-                break;
+            match wake {
+                Wake::Stop => break,
+                Wake::Elapsed => {}
+                Wake::CameraBack => {
+                    // Back from an outage: a first attempt that races the camera's own start
+                    // (503, a refused SETUP) is retried after 1 s, not the grown backoff.
+                    self.backoff.reset();
+                    log::info!("camera {name}: answers again; reconnecting now");
+                }
             }
             self.status.lock().unwrap().reconnects += 1;
         }
         self.set_state(State::Stopped, None);
+    }
+
+    /// Waits `d` (beating every second) or until told to stop. With a `probe` target it also
+    /// tries a TCP connection to the camera every [`PROBE_EVERY`] and ends the wait as soon as
+    /// a camera that did not answer does again: a camera that is down for a while must not
+    /// have its next short up-time missed by a grown backoff (a Wi-Fi camera on a weak link).
+    /// A camera whose port answered all along waits out the backoff: retrying sooner cannot
+    /// fix what ails it.
+    /// `was_down`: the attempt that just failed could not connect (as good as a probe that
+    /// got no answer).
+    async fn wait_for_return(
+        &self,
+        d: Duration,
+        probe: Option<(String, u16)>,
+        mut was_down: bool,
+    ) -> Wake {
+        let clock = self.shared.clock.clone();
+        let until = clock.now() + d;
+        let mut next_probe = clock.now() + PROBE_EVERY.min(d / 2);
+        loop {
+            self.beat();
+            let now = clock.now();
+            let left = until.saturating_sub(now);
+            if left.is_zero() {
+                return Wake::Elapsed;
+            }
+            let stop = async {
+                let _ = self.commands.recv().await;
+                Wake::Stop
+            };
+            let wake = match &probe {
+                Some((host, port)) if now >= next_probe => {
+                    next_probe = now + PROBE_EVERY;
+                    let answered = smol::future::or(
+                        async {
+                            smol::net::TcpStream::connect((host.as_str(), *port))
+                                .await
+                                .is_ok()
+                        },
+                        async {
+                            smol::Timer::after(PROBE_TIMEOUT).await;
+                            false
+                        },
+                    );
+                    match smol::future::or(async { Some(answered.await) }, async {
+                        stop.await;
+                        None
+                    })
+                    .await
+                    {
+                        None => Wake::Stop,
+                        Some(false) => {
+                            was_down = true;
+                            continue;
+                        }
+                        Some(true) if was_down => Wake::CameraBack,
+                        Some(true) => continue,
+                    }
+                }
+                _ => {
+                    let step = left.min(Duration::from_secs(1));
+                    smol::future::or(
+                        async {
+                            smol::Timer::after(step).await;
+                            Wake::Elapsed
+                        },
+                        stop,
+                    )
+                    .await
+                }
+            };
+            match wake {
+                Wake::Elapsed => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Waits `d` (beating every second) or until told to stop; true if told to stop.
@@ -280,7 +386,9 @@ impl Supervisor {
             Limits {
                 connect_timeout: Duration::from_secs(15),
                 stall: Duration::from_secs(u64::from(self.config.stall_seconds)),
-                healthy_after: Duration::from_secs(30),
+                // Short: a camera that flaps (a weak Wi-Fi link) is back to a 1 s backoff
+                // after each good stretch, so its next short up-time is not missed.
+                healthy_after: Duration::from_secs(5),
                 disk_stall: Duration::from_secs(30),
             },
             clock.now(),
@@ -390,13 +498,15 @@ impl Supervisor {
                     }
                     return Some(Outcome::Retry("disk full".into()));
                 }
-                if e.error().matches(gst::ResourceError::NotAuthorized)
-                    || text.contains("Unauthorized")
-                    || text.contains("401")
-                {
+                // From rtspsrc's error code (it maps RTSP 401 to NOT_AUTHORIZED), never from the
+                // text: that holds the pipeline's name, and a camera may be called `door401`.
+                if e.error().matches(gst::ResourceError::NotAuthorized) {
                     Some(Outcome::Failed(format!(
                         "authentication failed: the camera rejected the username/password ({text})"
                     )))
+                } else if e.error().matches(gst::ResourceError::OpenReadWrite) {
+                    // rtspsrc could not connect: the camera is down (or unreachable).
+                    Some(Outcome::Unreachable(text))
                 } else {
                     Some(Outcome::Retry(text))
                 }

@@ -7,7 +7,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub const USAGE: &str = "nvr testcam [--port N] [--codec h264|h265] [--audio aac|pcma] \
-[--user U --password P] [--size WxH] [--fps N] [--gop FRAMES] [--kbps N] [--mount /path] \
+[--user U --password P] [--size WxH] [--fps N] [--gop FRAMES] [--bframes N] [--kbps N] \
+[--mount /path] \
 [--pattern ball|checkers-8|… (videotestsrc)] \
 [--file CLIP.h264 (serve a pre-encoded H.264 file in a loop, no encoding)]";
 
@@ -68,6 +69,7 @@ fn parse(args: &[String]) -> Result<(Spec, u16), String> {
         };
         match flag.as_str() {
             "--port" => port = num(value()?)?.try_into().map_err(|_| "--port: 0-65535")?,
+            "--bframes" => spec.bframes = num(value()?)?.min(4),
             "--codec" => {
                 spec.codec = match value()?.as_str() {
                     "h264" => Codec::H264,

@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 pub struct Au {
     pub data: Vec<u8>,
     pub key: bool,
+    /// Presentation time minus decode time, in 90 kHz ticks: 0 without B-frames.
+    pub pts_offset: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,9 @@ pub struct ClipSpec {
     pub kbps: u32,
     pub pattern: &'static str,
     pub audio: Option<AudioKind>,
+    /// B-frames between references (0: none). Cameras with them write presentation times
+    /// that go back and forth in the stream.
+    pub bframes: u32,
 }
 
 impl ClipSpec {
@@ -79,6 +84,7 @@ impl ClipSpec {
             kbps: 500,
             pattern: "ball",
             audio,
+            bframes: 0,
         }
     }
 }
@@ -94,14 +100,24 @@ pub fn encode(spec: &ClipSpec) -> Result<Clip, String> {
         kbps,
         pattern,
         audio,
+        bframes,
     } = spec.clone();
-    let enc = match codec {
-        VideoCodec::H264 => format!(
+    let enc = match (codec, bframes) {
+        (VideoCodec::H264, 0) => format!(
             "x264enc speed-preset=ultrafast tune=zerolatency bframes=0 key-int-max={gop} bitrate={kbps} \
              ! video/x-h264,stream-format=byte-stream,alignment=au"
         ),
-        VideoCodec::H265 => format!(
+        (VideoCodec::H264, b) => format!(
+            "x264enc speed-preset=ultrafast bframes={b} b-adapt=false key-int-max={gop} \
+             bitrate={kbps} ! video/x-h264,stream-format=byte-stream,alignment=au,profile=high"
+        ),
+        (VideoCodec::H265, 0) => format!(
             "x265enc speed-preset=ultrafast tune=zerolatency key-int-max={gop} bitrate={kbps} \
+             ! video/x-h265,stream-format=byte-stream,alignment=au"
+        ),
+        (VideoCodec::H265, b) => format!(
+            "x265enc speed-preset=ultrafast key-int-max={gop} bitrate={kbps} \
+             option-string=\"bframes={b}:b-adapt=0:open-gop=0\" \
              ! video/x-h265,stream-format=byte-stream,alignment=au"
         ),
     };
@@ -114,6 +130,10 @@ pub fn encode(spec: &ClipSpec) -> Result<Clip, String> {
         .map(|b| Au {
             key: !b.flags().contains(gst::BufferFlags::DELTA_UNIT),
             data: b.map_readable().map(|m| m.to_vec()).unwrap_or_default(),
+            pts_offset: match (b.pts(), b.dts()) {
+                (Some(p), Some(d)) if p > d => (p - d).nseconds() * 9 / 100_000,
+                _ => 0,
+            },
         })
         .collect::<Vec<_>>();
     if aus.first().is_none_or(|a| !a.key) {
@@ -230,7 +250,8 @@ impl Packer {
         let mut audio_next = 0usize;
         for i in 0..frames {
             let au = &clip.aus[i % clip.aus.len()];
-            let pts = pts0 + i as u64 * tick;
+            // Decode order; a reordered frame is shown later than it is decoded.
+            let pts = pts0 + i as u64 * tick + au.pts_offset;
             self.pack_header(&mut out, pts);
             if au.key {
                 system_header(&mut out);
