@@ -306,14 +306,15 @@ fn wrong_credentials_fail_clearly_without_a_reconnect_storm() {
     assert!(segments(&storage, "porch").is_empty());
 }
 
-/// Frames over frame rate against the container's duration (1 % allowed).
-fn assert_real_time(f: &std::path::Path, fps: f64) {
+/// Frames over frame rate against the container's duration: 1 % allowed, and `slack_frames`
+/// frames more (an export joins segments whose frame times carry the network's jitter).
+fn assert_real_time(f: &std::path::Path, fps: f64, slack_frames: f64) {
     let frames = count_frames(f) as f64;
     let secs = discover(f).unwrap().duration.as_secs_f64();
     assert!(frames > 0.0, "{}: no frames", f.display());
     let ratio = secs / (frames / fps);
     assert!(
-        (ratio - 1.0).abs() <= 0.01,
+        (secs - frames / fps).abs() <= 0.01 * secs + slack_frames / fps,
         "{}: {frames} frames at {fps} fps = {:.3} s, but the file says {secs:.3} s ({ratio:.2}x)",
         f.display(),
         frames / fps
@@ -368,7 +369,7 @@ fn b_frame_cameras_are_recorded_in_real_time() {
         // The first segment of a connection holds the jitterbuffer's settling and the last
         // was cut by the stop: the ones between are whole.
         for f in &files[1..files.len() - 1] {
-            assert_real_time(f, 15.0);
+            assert_real_time(f, 15.0, 0.5);
         }
         // The same footage exported as one file plays at the same speed.
         let from = &files[1];
@@ -401,7 +402,7 @@ fn b_frame_cameras_are_recorded_in_real_time() {
             .output()
             .unwrap();
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        assert_real_time(&out, 15.0);
+        assert_real_time(&out, 15.0, 1.0);
         assert!(
             discover(&out).unwrap().duration >= Duration::from_secs(3),
             "{cam}: export too short"
