@@ -20,7 +20,7 @@
 //! the camera is connected ([`Branch::begin`] .. [`Branch::end`]); after a failure it sleeps
 //! ([`RETRY`], doubling up to [`MAX_RETRY`]) and rebuilds itself.
 
-use super::pipeline::{Stats, rtsp_source, wall_clock};
+use super::pipeline::{Stats, rtsp_source};
 use super::status::CameraStatus;
 use crate::config::{CameraConfig, DecoderChoice};
 use crate::pipelines;
@@ -88,8 +88,9 @@ impl Feed {
         if src.caps().as_ref() != Some(&caps) {
             src.set_caps(Some(&caps));
         }
-        // Running time on the recording pipeline's clock is wall-clock time; the branch's
-        // appsrc starts its segment at 0, so its running time is the same instant.
+        // The branch's appsrc starts its segment at 0: its running time is the recording
+        // pipeline's (increasing for one connection; the branch is rebuilt with each). Only
+        // the intervals matter to the branch (videorate); nothing in it syncs to a clock.
         {
             let b = buf.make_mut();
             let pts = b.pts().and_then(|t| seg.to_running_time(t));
@@ -459,7 +460,6 @@ impl Branch {
                 pipeline
             }
         };
-        wall_clock(&pipeline);
         let messages = pipeline
             .bus()
             .ok_or("the motion pipeline has no bus")?
