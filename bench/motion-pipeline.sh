@@ -2,8 +2,8 @@
 # Whole-pipeline cost of motion detection: one 640x360 15 fps camera recorded by nvr without
 # motion, with `motion = true` (5 fps branch decoding the recorded stream), and with motion on
 # a 320x180 substream (`sub_url`, a second RTSP session), same run. As the reference, a bare
-# gst-launch-1.0 pipeline doing the same decoding (rtspsrc, depay, parse, avdec_h264 on one
-# thread, videorate 5 fps, videoscale) and nothing else. Prints CPU seconds of each process
+# gst-launch-1.0 pipeline doing the same decoding (rtspsrc, depay+parse or parsebin, leaky
+# queue, avdec_h264 on one thread, videorate 5 fps, videoscale, videoconvert) and nothing else. Prints CPU seconds of each process
 # and what motion adds to nvr against what the bare decode costs.
 #
 # The cameras' own CPU is not counted (only the measured process).
@@ -14,16 +14,22 @@ SECS=${1:-30}
 cargo build --release --locked -q
 NVR=$PWD/target/release/nvr
 WORK=$(mktemp -d /tmp/nvr-motionpipe.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+CAMS=()
+trap 'kill "${CAMS[@]}" $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 TICK=$(getconf CLK_TCK)
 
+# Started in this shell (not in a $(...) subshell), so the trap can stop them: cameras left
+# running would encode on and load the next measurements.
 camera() {
-  "$NVR" testcam "$@" > "$WORK/cam$#.out" 2>&1 &
-  for _ in $(seq 50); do grep -q '^url ' "$WORK/cam$#.out" && break; sleep 0.1; done
-  sed -n 's/^url //p' "$WORK/cam$#.out"
+  local out="$WORK/$1.out"; shift
+  "$NVR" testcam "$@" > "$out" 2>&1 &
+  CAMS+=($!)
+  for _ in $(seq 50); do grep -q '^url ' "$out" && break; sleep 0.1; done
 }
-URL=$(camera --size 640x360 --fps 15 --gop 15 --kbps 1000)
-SUB=$(camera --size 320x180 --fps 15 --gop 15 --kbps 300 --mount /sub)
+camera main --size 640x360 --fps 15 --gop 15 --kbps 1000
+camera sub --size 320x180 --fps 15 --gop 15 --kbps 300 --mount /sub
+URL=$(sed -n 's/^url //p' "$WORK/main.out")
+SUB=$(sed -n 's/^url //p' "$WORK/sub.out")
 cpu() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 run() {
@@ -37,10 +43,18 @@ run() {
   cpu $pid
   kill -TERM $pid; wait $pid || true
 }
+# The branch's own chain (pipelines/motion*.pipeline) in gst-launch, without nvrmotion: the
+# substream through rtspsrc ! parsebin as nvr opens it, the recorded stream depayloaded and
+# parsed as the recording pipeline hands it over.
 reference() {
-  gst-launch-1.0 -q rtspsrc location="$1" protocols=tcp ! rtph264depay ! h264parse \
+  local head="rtph264depay ! h264parse"
+  [ "$1" = "$SUB" ] && head="parsebin"
+  # shellcheck disable=SC2086
+  gst-launch-1.0 -q rtspsrc location="$1" protocols=tcp latency=300 ! $head \
+    ! queue leaky=downstream max-size-buffers=30 max-size-bytes=0 max-size-time=0 \
     ! avdec_h264 max-threads=1 output-corrupt=false ! videorate max-rate=5 drop-only=true \
-    ! videoscale ! video/x-raw,width=320 ! fakesink sync=false > /dev/null 2>&1 &
+    ! videoscale ! videoconvert ! video/x-raw,width=320 ! fakesink sync=false async=false \
+    > /dev/null 2>&1 &
   local pid=$!
   sleep "$SECS"
   cpu $pid

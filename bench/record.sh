@@ -6,15 +6,16 @@
 # For N = 1, 4, 8 cameras, records SECONDS seconds with `nvr run` (one process, N cameras) and
 # then with N `gst-launch-1.0` processes running the same pipeline nvr renders from
 # pipelines/record.pipeline + video-h264.pipeline. Prints CPU seconds and peak RSS of each and
-# their ratios.
+# their ratios, and per-thread CPU by thread name (from /proc/PID/task/*/stat) so the next
+# regression shows where it is. Run at least 3 segments (30 s) so previews are included.
 #
-# Usage: bench/record.sh [SECONDS] [N...]     (default: 30 s, N = 1 4 8)
+# Usage: bench/record.sh [SECONDS] [N...]     (default: 40 s, N = 1 4 8 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_RUN=${1:-30}
+SECONDS_PER_RUN=${1:-40}
 shift || true
-COUNTS=("${@:-1 4 8}")
+COUNTS=("${@:-1 4 8 16}")
 # shellcheck disable=SC2206
 COUNTS=(${COUNTS[*]})
 
@@ -44,6 +45,17 @@ URL=$(sed -n 's/^url //p' "$WORK/cam.out")
 # CPU seconds (user+sys, all threads) and peak RSS in KiB of a running process.
 cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+nthreads() { ls "/proc/$1/task" | wc -l; }
+# CPU seconds per thread name (summed over threads of the same name), busiest first: where a
+# regression is. The name is the field in parentheses of /proc/PID/task/TID/stat.
+threads_cpu() {
+  for t in /proc/"$1"/task/*/stat; do
+    sed -E 's/^[0-9]+ \((.*)\) [A-Z] (.*)$/\1\t\2/' "$t" 2>/dev/null
+  done | awk -F'\t' -v t="$TICK" '{ split($2, f, " "); cpu[$1] += (f[12] + f[13]) / t; n[$1]++ }
+    END { for (k in cpu) printf "%.2f %s x%d\n", cpu[k], k, n[k] }' | sort -rn | head -"${2:-8}" \
+    | awk '{ printf "      %6.2fs  %s %s\n", $1, $2, $3 }'
+}
 
 # Signal processes, give them 10 s to finalize, then kill what is left.
 stop_wait() {
@@ -58,7 +70,7 @@ stop_wait() {
 gst_pipeline() {
   local dir=$1
   echo "rtspsrc location=$URL protocols=tcp latency=300 do-rtsp-keep-alive=true tcp-timeout=10000000 \
-    ! rtph264depay ! h264parse config-interval=-1 \
+    ! rtph264depay ! h264parse config-interval=-1 ! h264timestamper \
     ! queue max-size-time=10000000000 max-size-bytes=33554432 max-size-buffers=0 \
     ! splitmuxsink async-finalize=true max-size-time=10500000000 muxer-factory=mp4mux \
       muxer-properties=\"properties,reserved-max-duration=(guint64)70500000000,reserved-moov-update-period=(guint64)1000000000\" \
@@ -80,7 +92,8 @@ for n in "${COUNTS[@]}"; do
   "$NVR" run --config "$rec/nvr.toml" 2> "$rec/log" &
   pid=$!
   sleep "$SECONDS_PER_RUN"
-  nvr_cpu=$(cpu_s $pid); nvr_rss=$(hwm_kb $pid)
+  nvr_cpu=$(cpu_s $pid); nvr_rss=$(hwm_kb $pid); nvr_now=$(rss_kb $pid)
+  nvr_threads=$(nthreads $pid); nvr_by_thread=$(threads_cpu $pid)
   stop_wait TERM $pid
   nvr_mb=$(du -sm "$rec/rec" | cut -f1)
 
@@ -94,6 +107,7 @@ for n in "${COUNTS[@]}"; do
   done
   sleep "$SECONDS_PER_RUN"
   gst_cpu=0; gst_rss=0
+  gst_threads=$(nthreads "${pids[0]}"); gst_by_thread=$(threads_cpu "${pids[0]}" 5)
   for p in "${pids[@]}"; do
     gst_cpu=$(awk -v a="$gst_cpu" -v b="$(cpu_s "$p")" 'BEGIN { printf "%.2f", a + b }')
     gst_rss=$(( gst_rss + $(hwm_kb "$p") ))
@@ -104,6 +118,9 @@ for n in "${COUNTS[@]}"; do
   awk -v n="$n" -v nc="$nvr_cpu" -v gc="$gst_cpu" -v nr="$nvr_rss" -v gr="$gst_rss" -v mb="$nvr_mb" -v gmb="$gst_mb" 'BEGIN {
     printf "%3d | %8.2fs %8.2fs %5.2fx | %8.1fMB %8.1fMB %5.2fx | %d / %d\n",
       n, nc, gc, (gc > 0 ? nc / gc : 0), nr / 1024, gr / 1024, (gr > 0 ? nr / gr : 0), mb, gmb }'
+  printf '      nvr: %d threads, RSS now %.1f MB; CPU by thread:\n%s\n' "$nvr_threads" \
+    "$(awk -v k="$nvr_now" 'BEGIN { print k / 1024 }')" "$nvr_by_thread"
+  printf '      one gst-launch: %d threads; CPU by thread:\n%s\n' "$gst_threads" "$gst_by_thread"
   grep -E "ERROR|WARN" "$rec/log" | head -3 || true
 done
 echo

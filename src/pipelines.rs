@@ -167,7 +167,7 @@ pub fn built_in(name: &str) -> Result<Description, String> {
 }
 
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
-pub fn example_values() -> [(&'static str, String); 15] {
+pub fn example_values() -> [(&'static str, String); 16] {
     [
         (
             "input_caps",
@@ -193,6 +193,7 @@ pub fn example_values() -> [(&'static str, String); 15] {
         ("reserved_ns", "121000000000".into()),
         ("sync_ns", "1000000000".into()),
         ("thumb_width", "160".into()),
+        ("parser", "h264parse".into()),
     ]
 }
 

@@ -410,8 +410,10 @@ fn catalog_rebuilds_after_kill_9_and_files_removed_behind_its_back() {
     assert_eq!(nvr.status()["storage"]["segments"], on_disk.len());
 }
 
+/// Previews are made when first asked for (the web page's thumbnails), never for every
+/// segment as it closes: nothing is decoded for footage nobody looks at.
 #[test]
-fn every_segment_gets_a_preview_and_a_thumbnail_of_its_first_keyframe() {
+fn a_preview_and_a_thumbnail_are_made_when_first_asked_for() {
     let dir = TempDir::new("previews");
     let storage = dir.path().join("rec");
     let cam = Camera::start(&["--codec", "h265"]);
@@ -423,13 +425,33 @@ fn every_segment_gets_a_preview_and_a_thumbnail_of_its_first_keyframe() {
     let (_, body) = http_get(nvr.addr(), "/api/cameras/door/segments");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     let segs = list["segments"].as_array().unwrap();
+    let jpgs = |dir: &std::path::Path| {
+        let mut n = 0;
+        for day in std::fs::read_dir(dir).unwrap().flatten() {
+            for f in std::fs::read_dir(day.path()).unwrap().flatten() {
+                n += usize::from(f.path().extension().is_some_and(|e| e == "jpg"));
+            }
+        }
+        n
+    };
+    assert_eq!(
+        jpgs(&storage.join("door")),
+        0,
+        "previews made before anyone asked"
+    );
     for s in segs {
         let mp4 = std::path::PathBuf::from(s["path"].as_str().unwrap());
         let (full, thumb) = nvr::storage::previews::paths(&mp4);
-        wait_for(Duration::from_secs(30), || {
-            (full.exists() && thumb.exists()).then_some(())
-        })
-        .unwrap_or_else(|| panic!("no preview for {}", mp4.display()));
+        for url in [&s["preview"], &s["thumbnail"]] {
+            let (head, jpeg) = http_get_raw(nvr.addr(), url.as_str().unwrap());
+            assert!(head.contains("image/jpeg"), "{head}");
+            assert_eq!(&jpeg[..2], &[0xff, 0xd8], "not a JPEG");
+        }
+        assert!(
+            full.exists() && thumb.exists(),
+            "not kept: {}",
+            mp4.display()
+        );
         // A real JPEG decoder reads them back at the right sizes.
         let f = discover(&full).unwrap();
         assert_eq!(

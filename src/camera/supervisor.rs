@@ -657,7 +657,12 @@ impl Supervisor {
                 &self.config.name,
                 e.id,
             );
-            previews.snapshot(&segment, gst::ClockTime::from_nseconds(offset), out);
+            let codec = self
+                .stats
+                .as_ref()
+                .and_then(|st| st.media.lock().unwrap().codec)
+                .unwrap_or("h264");
+            previews.snapshot(&segment, codec, gst::ClockTime::from_nseconds(offset), out);
         }
     }
 
@@ -721,9 +726,6 @@ impl Supervisor {
             }
         }
         self.shared.counters.lock().unwrap().recorded(bytes);
-        if let Some(p) = &self.shared.previews {
-            p.request(Path::new(&loc));
-        }
         let mut st = self.status.lock().unwrap();
         st.segments_written += 1;
         if st.current_segment.as_deref() == Some(loc.as_str()) {

@@ -123,35 +123,44 @@ fn preview(
         let cat = board.shared.catalog.lock().unwrap();
         cat.segments(camera)
             .find(|s| s.name.as_str() == name)
-            .map(|s| cat.path_of(camera, s))
+            .map(|s| (cat.path_of(camera, s), s.codec.to_string()))
     };
-    let Some(segment) = segment else {
+    let (Some((segment, codec)), Some(previews)) = (segment, board.shared.previews.as_ref()) else {
         return super::respond(req, not_found());
     };
-    let (full, thumb) = crate::storage::previews::paths(&segment);
-    let path = if query_param(query, "thumb").is_some() {
-        thumb
-    } else {
-        full
-    };
-    use crate::storage::previews::{is_whole_jpeg, make};
-    let whole = |p: &std::path::Path| std::fs::read(p).ok().filter(|j| is_whole_jpeg(j));
-    let jpeg = whole(&path).or_else(|| {
-        // Missing, or left empty or cut short by a power cut: make it (again).
-        if let Err(e) = make(&board.shared.pipeline_dir, &segment) {
-            log::warn!("previews: {}: {e}", segment.display());
-        }
-        whole(&path)
-    });
-    match jpeg {
-        Some(jpeg) => super::respond(
-            req,
-            tiny_http::Response::from_data(jpeg).with_header(
-                tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
-            ),
-        ),
-        None => super::respond(req, not_found()),
-    }
+    let thumb = query_param(query, "thumb").is_some();
+    // Made (or read) on the preview worker, which answers the request: the routing thread
+    // never decodes.
+    let shown = segment.display().to_string();
+    previews.get(
+        &segment,
+        &codec,
+        thumb,
+        Box::new(move |made| {
+            let response = match made {
+                Ok(jpeg) => tiny_http::Response::from_data(jpeg)
+                    .with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "image/jpeg")
+                            .expect("header"),
+                    )
+                    .with_header(
+                        tiny_http::Header::from_bytes("Cache-Control", "max-age=86400")
+                            .expect("header"),
+                    ),
+                Err(e) if e.starts_with("busy") => {
+                    super::json(503, &serde_json::json!({"error": e}))
+                }
+                Err(e) => {
+                    log::warn!("previews: {shown}: {e}");
+                    super::json(
+                        404,
+                        &serde_json::json!({"error": "no preview of that segment"}),
+                    )
+                }
+            };
+            super::respond(req, response);
+        }),
+    );
 }
 
 fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {

@@ -1,19 +1,23 @@
-//! Previews: a JPEG of each segment's first keyframe (`…mp4` → `….jpg`) and a 160 px wide
-//! thumbnail (`….thumb.jpg`), beside the segment.
+//! Previews: a JPEG of a segment's first keyframe (`…mp4` → `….jpg`) and a 160 px wide
+//! thumbnail (`….thumb.jpg`), beside the segment, made when first asked for and kept.
 //!
-//! Made off the recording path: one long-lived worker thread takes jobs from a bounded queue;
-//! when the queue is full a job is dropped, and the preview is made on demand when first asked
-//! for. The worker runs at nice 10 (see docs/design.md, Priorities, for what that does and does
-//! not cover). Pipelines: `pipelines/preview.pipeline`, `snapshot.pipeline`. Only the
-//! first video frame is decoded: the demuxer's output is cut to one buffer followed by EOS.
+//! Made off the recording path and off the HTTP thread: one long-lived worker thread (nice
+//! 10) takes jobs from a bounded queue; a full queue refuses the job (the caller says "try
+//! again"). Nothing is made for a segment nobody looks at: making every segment's preview
+//! as it closed cost a decode per segment per camera and pulled the decoders' libraries
+//! into memory for good (49 MB of mapped libraries). The decoder is named for the segment's
+//! codec (`openh264dec`/`libde265dec`, one thread), never autoplugged: autoplugging tries and
+//! loads whatever decoders the machine has. Pipelines: `pipelines/preview.pipeline`,
+//! `snapshot.pipeline`. Only the first video frame is decoded: the demuxer's output is cut
+//! to one buffer followed by EOS.
 
 use crate::pipelines;
 use gst::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
-/// Pending jobs at most; a camera closes a segment a minute, so this is hours of backlog.
-const QUEUE: usize = 256;
+/// Jobs waiting at most: previews asked by a web page, and event snapshots.
+const QUEUE: usize = 32;
 pub const THUMB_WIDTH: i32 = 160;
 
 /// The preview files of a segment.
@@ -27,11 +31,21 @@ pub fn paths(segment: &Path) -> (PathBuf, PathBuf) {
 /// Snapshots kept per camera; the oldest go first.
 pub const MAX_SNAPSHOTS: usize = 2000;
 
+/// What a preview job hands back: the JPEG asked for, or why there is none.
+pub type Reply = Box<dyn FnOnce(Result<Vec<u8>, String>) + Send>;
+
 enum Job {
-    Preview(PathBuf),
+    /// The preview (or thumbnail) of `segment`, made if it is not on disk yet.
+    Preview {
+        segment: PathBuf,
+        codec: String,
+        thumb: bool,
+        reply: Reply,
+    },
     /// The frame `offset` into `segment`, as JPEG at `out`.
     Snapshot {
         segment: PathBuf,
+        codec: String,
         offset: gst::ClockTime,
         out: PathBuf,
     },
@@ -61,25 +75,36 @@ impl Previews {
         Ok(Previews { jobs })
     }
 
-    /// Queues a finished segment; never blocks the caller.
-    pub fn request(&self, segment: &Path) {
-        self.send(Job::Preview(segment.to_path_buf()));
+    /// The preview (`thumb`: the thumbnail) of `segment` (codec `h264`/`h265`), from disk
+    /// or made now, handed to `reply` on the worker thread. Never blocks the caller: with
+    /// the queue full, `reply` is called at once with an error.
+    pub fn get(&self, segment: &Path, codec: &str, thumb: bool, reply: Reply) {
+        let job = Job::Preview {
+            segment: segment.to_path_buf(),
+            codec: codec.to_string(),
+            thumb,
+            reply,
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Job::Preview { reply, .. }))
+            | Err(TrySendError::Disconnected(Job::Preview { reply, .. })) => {
+                reply(Err("busy making other previews; try again".into()))
+            }
+            Err(_) => {}
+        }
     }
 
     /// Queues an event snapshot: the frame `offset` into `segment`.
-    pub fn snapshot(&self, segment: &Path, offset: gst::ClockTime, out: PathBuf) {
-        self.send(Job::Snapshot {
+    pub fn snapshot(&self, segment: &Path, codec: &str, offset: gst::ClockTime, out: PathBuf) {
+        let job = Job::Snapshot {
             segment: segment.to_path_buf(),
+            codec: codec.to_string(),
             offset,
             out,
-        });
-    }
-
-    fn send(&self, job: Job) {
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => log::debug!("previews: queue full, job dropped"),
-            Err(TrySendError::Disconnected(_)) => {}
+        };
+        if let Err(TrySendError::Full(_)) = self.jobs.try_send(job) {
+            log::debug!("previews: queue full, snapshot dropped");
         }
     }
 }
@@ -88,21 +113,54 @@ fn worker(pipeline_dir: &Path, rx: Receiver<Job>) {
     lower_this_thread();
     for job in rx {
         match job {
-            Job::Preview(segment) => {
-                if let Err(e) = make(pipeline_dir, &segment) {
-                    log::warn!("previews: {}: {e}", segment.display());
-                }
-            }
+            Job::Preview {
+                segment,
+                codec,
+                thumb,
+                reply,
+            } => reply(preview(pipeline_dir, &segment, &codec, thumb)),
             Job::Snapshot {
                 segment,
+                codec,
                 offset,
                 out,
-            } => match snapshot(pipeline_dir, &segment, offset, &out) {
+            } => match snapshot(pipeline_dir, &segment, &codec, offset, &out) {
                 Ok(()) => prune(out.parent().unwrap_or(Path::new("."))),
                 Err(e) => log::warn!("snapshot: {} at {offset}: {e}", segment.display()),
             },
         }
     }
+}
+
+/// The JPEG on disk if it is whole, else made (again) now.
+pub fn preview(
+    pipeline_dir: &Path,
+    segment: &Path,
+    codec: &str,
+    thumb: bool,
+) -> Result<Vec<u8>, String> {
+    let (full, small) = paths(segment);
+    let path = if thumb { small } else { full };
+    let whole = |p: &Path| std::fs::read(p).ok().filter(|j| is_whole_jpeg(j));
+    if let Some(jpeg) = whole(&path) {
+        return Ok(jpeg);
+    }
+    // Missing, or left empty or cut short by a power cut.
+    make(pipeline_dir, segment, codec)?;
+    whole(&path).ok_or_else(|| format!("{}: no preview made", segment.display()))
+}
+
+/// The parser and single-threaded decoder for a segment's codec, as description text.
+/// OpenH264 and libde265 (gstreamer1.0-plugins-bad's own dependencies), not libav: loading
+/// libav's plugin maps ffmpeg and its ~170 libraries (40 MB of RSS, text-to-speech voices
+/// included) into a process that records without decoding anything.
+fn decoder_values(codec: &str) -> Result<[(&'static str, String); 2], String> {
+    let (parser, decoder) = match codec {
+        "h264" | "" => ("h264parse", "openh264dec"),
+        "h265" => ("h265parse", "libde265dec max-threads=1"),
+        other => return Err(format!("no decoder for codec {other:?}")),
+    };
+    Ok([("parser", parser.into()), ("decoder", decoder.into())])
 }
 
 /// Keeps the newest [`MAX_SNAPSHOTS`] of a camera's snapshots (names are event ids).
@@ -129,10 +187,12 @@ fn prune(dir: &Path) {
 pub fn snapshot(
     pipeline_dir: &Path,
     segment: &Path,
+    codec: &str,
     offset: gst::ClockTime,
     out: &Path,
 ) -> Result<(), String> {
-    let (pipeline, origin) = pipelines::open(pipeline_dir, "snapshot.pipeline", &[])?;
+    let (pipeline, origin) =
+        pipelines::open(pipeline_dir, "snapshot.pipeline", &decoder_values(codec)?)?;
     let bin = pipeline.upcast_ref::<gst::Bin>();
     pipelines::element::<gst::Element>(bin, "src", &origin)?
         .set_property("location", segment.display().to_string());
@@ -167,14 +227,15 @@ pub fn snapshot(
     result
 }
 
-/// Decodes the first keyframe of `segment` and writes its preview and thumbnail.
-/// Returns the bytes written.
-pub fn make(pipeline_dir: &Path, segment: &Path) -> Result<u64, String> {
+/// Decodes the first keyframe of `segment` (codec `h264`/`h265`) and writes its preview and
+/// thumbnail. Returns the bytes written.
+pub fn make(pipeline_dir: &Path, segment: &Path, codec: &str) -> Result<u64, String> {
     let (full, thumb) = paths(segment);
+    let [parser, decoder] = decoder_values(codec)?;
     let (pipeline, origin) = pipelines::open(
         pipeline_dir,
         "preview.pipeline",
-        &[("thumb_width", THUMB_WIDTH.to_string())],
+        &[("thumb_width", THUMB_WIDTH.to_string()), parser, decoder],
     )?;
     let bin = pipeline.upcast_ref::<gst::Bin>();
     let by = |n: &str| pipelines::element::<gst::Element>(bin, n, &origin);
