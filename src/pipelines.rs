@@ -166,6 +166,48 @@ pub fn built_in(name: &str) -> Result<Description, String> {
         .ok_or_else(|| format!("no pipeline description named {name}"))
 }
 
+/// A pipeline's error message, kept typed: its domain and code decide what nvr does (a
+/// rejected password, a full disk), its text is for people. The one place GStreamer errors
+/// become text.
+#[derive(Debug, Clone)]
+pub struct BusError {
+    pub error: gst::glib::Error,
+    /// GStreamer's detail: source file, element path, the library's own message.
+    pub debug: Option<String>,
+}
+
+impl BusError {
+    pub fn new(e: &gst::message::Error) -> BusError {
+        BusError {
+            error: e.error(),
+            debug: e.debug().map(|d| d.to_string()),
+        }
+    }
+
+    /// The error of an `Error` message, if it is one.
+    pub fn of(msg: &gst::Message) -> Option<BusError> {
+        match msg.view() {
+            gst::MessageView::Error(e) => Some(BusError::new(e)),
+            _ => None,
+        }
+    }
+
+    /// Whether it is this domain and code, e.g. `gst::ResourceError::NotAuthorized`.
+    pub fn matches<T: gst::glib::error::ErrorDomain>(&self, code: T) -> bool {
+        self.error.matches(code)
+    }
+}
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)?;
+        match &self.debug {
+            Some(d) => write!(f, " ({d})"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Placeholder values for validating descriptions without a camera (`nvr check`, tests).
 pub fn example_values() -> [(&'static str, String); 16] {
     [

@@ -171,7 +171,7 @@ pub struct Branch {
 /// What a branch bus message meant, for the supervisor.
 pub enum Report {
     /// An `nvr-motion` message from the detector.
-    Motion(gst::Structure),
+    Motion(crate::motion::element::MotionMessage),
     Nothing,
 }
 
@@ -289,16 +289,18 @@ impl Branch {
         match msg.view() {
             MessageView::Element(e) => match e.structure() {
                 Some(s) if s.name() == crate::motion::element::MESSAGE => {
-                    Report::Motion(s.to_owned())
+                    match crate::motion::element::MotionMessage::try_from(s) {
+                        Ok(m) => Report::Motion(m),
+                        Err(e) => {
+                            log::warn!("camera {}: {e}", self.config.name);
+                            Report::Nothing
+                        }
+                    }
                 }
                 _ => Report::Nothing,
             },
             MessageView::Error(e) => {
-                let text = self.redact(&format!(
-                    "{}{}",
-                    e.error(),
-                    e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
-                ));
+                let text = self.redact(&crate::pipelines::BusError::new(e).to_string());
                 // Before its first frame, a non-software decoder is blamed for what it must
                 // have caused: its own errors, data-flow errors (caps it refused), anything
                 // once it had input. A connection error of the substream is not its fault.

@@ -479,13 +479,9 @@ impl Supervisor {
                 "{CAMERA_ENDED} (connection closed)"
             ))),
             MessageView::Error(e) => {
-                let text = self.redact(&format!(
-                    "{}{}",
-                    e.error(),
-                    e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
-                ));
-                if e.error().matches(gst::ResourceError::NoSpaceLeft)
-                    || text.contains("No space left")
+                let error = crate::pipelines::BusError::new(e);
+                let text = self.redact(&error.to_string());
+                if error.matches(gst::ResourceError::NoSpaceLeft) || text.contains("No space left")
                 {
                     // Retention frees space; recording resumes on the next attempt.
                     let _ = self.shared.retention_now.try_send(());
@@ -500,11 +496,11 @@ impl Supervisor {
                 }
                 // From rtspsrc's error code (it maps RTSP 401 to NOT_AUTHORIZED), never from the
                 // text: that holds the pipeline's name, and a camera may be called `door401`.
-                if e.error().matches(gst::ResourceError::NotAuthorized) {
+                if error.matches(gst::ResourceError::NotAuthorized) {
                     Some(Outcome::Failed(format!(
                         "authentication failed: the camera rejected the username/password ({text})"
                     )))
-                } else if e.error().matches(gst::ResourceError::OpenReadWrite) {
+                } else if error.matches(gst::ResourceError::OpenReadWrite) {
                     // rtspsrc could not connect: the camera is down (or unreachable).
                     Some(Outcome::Unreachable(text))
                 } else {
@@ -528,7 +524,10 @@ impl Supervisor {
                 let s = el.structure()?;
                 match s.name().as_str() {
                     crate::motion::element::MESSAGE => {
-                        self.on_motion(s);
+                        match crate::motion::element::MotionMessage::try_from(s) {
+                            Ok(m) => self.on_motion(&m),
+                            Err(e) => log::warn!("camera {}: {e}", self.config.name),
+                        }
                         None
                     }
                     "GstRTSPSrcTimeout" => Some(Outcome::Retry(
@@ -558,15 +557,12 @@ impl Supervisor {
         }
     }
 
-    fn on_motion(&mut self, s: &gst::StructureRef) {
-        let active = s.get::<bool>("active").unwrap_or(false);
-        let score = s.get::<f64>("score").unwrap_or(0.0);
+    fn on_motion(&mut self, msg: &crate::motion::element::MotionMessage) {
+        let (active, score) = (msg.active, msg.score);
         let mut boxes = crate::motion::events::Boxes::new();
-        if let Ok(list) = s.get::<gst::Array>("boxes") {
-            for b in list.iter().filter_map(|v| v.get::<gst::Structure>().ok()) {
-                let f = |k: &str| b.get::<f64>(k).unwrap_or(0.0) as f32;
-                let _ = boxes.push([f("x"), f("y"), f("w"), f("h")]);
-            }
+        for b in &msg.boxes {
+            // At most the first 8 regions are kept with an event.
+            let _ = boxes.push(b.map(|v| v as f32));
         }
         let shared = self.shared.clone();
         let change = self.tracker.as_mut().and_then(|t| {

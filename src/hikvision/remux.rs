@@ -467,13 +467,10 @@ fn wait_eos(pipeline: &gst::Pipeline, len: u64) -> Result<(), RemuxError> {
 
 /// An error message as a [`RemuxError`] (with GStreamer's debug detail).
 fn message_error(msg: &gst::Message) -> RemuxError {
-    match msg.view() {
-        gst::MessageView::Error(e) => RemuxError::Pipeline(match e.debug() {
-            Some(d) => format!("{} ({d})", e.error()),
-            None => e.error().to_string(),
-        }),
-        _ => RemuxError::Pipeline("unexpected message".into()),
-    }
+    RemuxError::Pipeline(
+        crate::pipelines::BusError::of(msg)
+            .map_or_else(|| "unexpected message".into(), |e| e.to_string()),
+    )
 }
 
 fn run(

@@ -453,11 +453,9 @@ fn wait(bus: &gst::Bus, kind: gst::MessageType) -> Result<(), ExportError> {
         )
         .ok_or_else(|| ExportError::Failed("export timed out".into()))?;
     match msg.view() {
-        gst::MessageView::Error(e) => Err(ExportError::Failed(format!(
-            "{}{}",
-            e.error(),
-            e.debug().map(|d| format!(" ({d})")).unwrap_or_default()
-        ))),
+        gst::MessageView::Error(e) => Err(ExportError::Failed(
+            crate::pipelines::BusError::new(e).to_string(),
+        )),
         _ => Ok(()),
     }
 }

@@ -6,8 +6,8 @@
 //! again"). Nothing is made for a segment nobody looks at: making every segment's preview
 //! as it closed cost a decode per segment per camera and pulled the decoders' libraries
 //! into memory for good (49 MB of mapped libraries). The decoder is named for the segment's
-//! codec (`openh264dec`/`libde265dec`, one thread), never autoplugged: autoplugging tries and
-//! loads whatever decoders the machine has. Pipelines: `pipelines/preview.pipeline`,
+//! codec (`openh264dec`/`libde265dec`, one thread; libav only for what they cannot decode),
+//! never autoplugged: autoplugging tries and loads whatever decoders the machine has. Pipelines: `pipelines/preview.pipeline`,
 //! `snapshot.pipeline`. Only the first video frame is decoded: the demuxer's output is cut
 //! to one buffer followed by EOS.
 
@@ -150,17 +150,65 @@ pub fn preview(
     whole(&path).ok_or_else(|| format!("{}: no preview made", segment.display()))
 }
 
-/// The parser and single-threaded decoder for a segment's codec, as description text.
-/// OpenH264 and libde265 (gstreamer1.0-plugins-bad's own dependencies), not libav: loading
-/// libav's plugin maps ffmpeg and its ~170 libraries (40 MB of RSS, text-to-speech voices
-/// included) into a process that records without decoding anything.
-fn decoder_values(codec: &str) -> Result<[(&'static str, String); 2], String> {
-    let (parser, decoder) = match codec {
-        "h264" | "" => ("h264parse", "openh264dec"),
-        "h265" => ("h265parse", "libde265dec max-threads=1"),
+/// The parser and single-threaded decoders to try for a segment's codec, as description
+/// text. OpenH264 and libde265 (gstreamer1.0-plugins-bad's own dependencies) first, not
+/// libav: loading libav's plugin maps ffmpeg and its ~170 libraries (40 MB of RSS,
+/// text-to-speech voices included) into a process that records without decoding anything.
+/// libav only for what they cannot decode (4:4:4, 10-bit: not what cameras send).
+fn decoders(codec: &str) -> Result<[[(&'static str, String); 2]; 2], String> {
+    let (parser, first, fallback) = match codec {
+        "h264" | "" => ("h264parse", "openh264dec", "avdec_h264 max-threads=1"),
+        "h265" => (
+            "h265parse",
+            "libde265dec max-threads=1",
+            "avdec_h265 max-threads=1",
+        ),
         other => return Err(format!("no decoder for codec {other:?}")),
     };
-    Ok([("parser", parser.into()), ("decoder", decoder.into())])
+    Ok([first, fallback].map(|d| [("parser", parser.into()), ("decoder", d.into())]))
+}
+
+/// Runs `attempt` with each decoder in turn; the first success, or the last error.
+fn with_decoders<T>(
+    codec: &str,
+    mut attempt: impl FnMut(&[(&'static str, String); 2]) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut last = String::new();
+    for values in decoders(codec)? {
+        match attempt(&values) {
+            Ok(t) => return Ok(t),
+            Err(e) => {
+                log::debug!("previews: {}: {e}", values[1].1);
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+/// The next sample of `sink`, or the pipeline's error as soon as there is one (not after
+/// the timeout), or "no frame" after `within`.
+fn pull(
+    pipeline: &gst::Pipeline,
+    sink: &gst_app::AppSink,
+    within: std::time::Duration,
+) -> Result<gst::Sample, String> {
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let until = std::time::Instant::now() + within;
+    loop {
+        if let Some(s) = sink.try_pull_sample(gst::ClockTime::from_mseconds(50)) {
+            return Ok(s);
+        }
+        if let Some(e) = bus
+            .pop_filtered(&[gst::MessageType::Error])
+            .and_then(|m| pipelines::BusError::of(&m))
+        {
+            return Err(e.to_string());
+        }
+        if sink.is_eos() || std::time::Instant::now() > until {
+            return Err("no frame decoded".into());
+        }
+    }
 }
 
 /// Keeps the newest [`MAX_SNAPSHOTS`] of a camera's snapshots (names are event ids).
@@ -191,8 +239,19 @@ pub fn snapshot(
     offset: gst::ClockTime,
     out: &Path,
 ) -> Result<(), String> {
-    let (pipeline, origin) =
-        pipelines::open(pipeline_dir, "snapshot.pipeline", &decoder_values(codec)?)?;
+    with_decoders(codec, |d| {
+        snapshot_with(pipeline_dir, segment, d, offset, out)
+    })
+}
+
+fn snapshot_with(
+    pipeline_dir: &Path,
+    segment: &Path,
+    decoder: &[(&'static str, String); 2],
+    offset: gst::ClockTime,
+    out: &Path,
+) -> Result<(), String> {
+    let (pipeline, origin) = pipelines::open(pipeline_dir, "snapshot.pipeline", decoder)?;
     let bin = pipeline.upcast_ref::<gst::Bin>();
     pipelines::element::<gst::Element>(bin, "src", &origin)?
         .set_property("location", segment.display().to_string());
@@ -213,9 +272,7 @@ pub fn snapshot(
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| e.to_string())?;
-        let sample = sink
-            .try_pull_sample(gst::ClockTime::from_seconds(30))
-            .ok_or("no frame decoded")?;
+        let sample = pull(&pipeline, &sink, std::time::Duration::from_secs(30))?;
         let buf = sample.buffer().ok_or("empty sample")?;
         let map = buf.map_readable().map_err(|e| e.to_string())?;
         if let Some(dir) = out.parent() {
@@ -230,8 +287,16 @@ pub fn snapshot(
 /// Decodes the first keyframe of `segment` (codec `h264`/`h265`) and writes its preview and
 /// thumbnail. Returns the bytes written.
 pub fn make(pipeline_dir: &Path, segment: &Path, codec: &str) -> Result<u64, String> {
+    with_decoders(codec, |d| make_with(pipeline_dir, segment, d))
+}
+
+fn make_with(
+    pipeline_dir: &Path,
+    segment: &Path,
+    decoder: &[(&'static str, String); 2],
+) -> Result<u64, String> {
     let (full, thumb) = paths(segment);
-    let [parser, decoder] = decoder_values(codec)?;
+    let [parser, decoder] = decoder.clone();
     let (pipeline, origin) = pipelines::open(
         pipeline_dir,
         "preview.pipeline",
@@ -270,15 +335,7 @@ pub fn make(pipeline_dir: &Path, segment: &Path, codec: &str) -> Result<u64, Str
     let mut written = 0;
     let result = (|| {
         for (sink, path) in &sinks {
-            let sample = sink
-                .try_pull_sample(gst::ClockTime::from_seconds(30))
-                .ok_or_else(|| {
-                    pipeline
-                        .bus()
-                        .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-                        .map(|m| format!("{m:?}"))
-                        .unwrap_or_else(|| "no frame decoded".into())
-                })?;
+            let sample = pull(&pipeline, sink, std::time::Duration::from_secs(30))?;
             let buf = sample.buffer().ok_or("empty sample")?;
             let map = buf.map_readable().map_err(|e| e.to_string())?;
             write_jpeg(path, &map).map_err(|e| e.to_string())?;

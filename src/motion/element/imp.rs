@@ -8,6 +8,14 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use std::sync::{LazyLock, Mutex};
 
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "nvrmotion",
+        gst::DebugColorFlags::empty(),
+        Some("nvr motion detector"),
+    )
+});
+
 #[derive(Debug, Clone)]
 struct Props {
     detector: Settings,
@@ -290,23 +298,20 @@ impl VideoFilterImpl for NvrMotion {
                 .downcast_ref::<gst::ClockTime>()
                 .and_then(|s| s.to_running_time(t))
         });
-        let boxes = gst::Array::new(result.regions.iter().map(|r| {
-            gst::Structure::builder("box")
-                .field("x", f64::from(r.x))
-                .field("y", f64::from(r.y))
-                .field("w", f64::from(r.w))
-                .field("h", f64::from(r.h))
-                .build()
-                .to_send_value()
-        }));
-        let s = gst::Structure::builder(super::MESSAGE)
-            .field("active", active)
-            .field("calibrating", result.calibrating)
-            .field("score", f64::from(result.score))
-            .field("boxes", boxes)
-            .field("timestamp", pts)
-            .field("running-time", running_time)
-            .build();
+        let message = super::MotionMessage {
+            active,
+            calibrating: result.calibrating,
+            score: f64::from(result.score),
+            boxes: result
+                .regions
+                .iter()
+                .map(|r| [r.x, r.y, r.w, r.h].map(f64::from))
+                .collect(),
+            timestamp: pts,
+            running_time,
+        };
+        gst::debug!(CAT, imp = self, "posting {message:?}");
+        let s = gst::Structure::from(message);
         // No bus (e.g. a bare harness) is not an error.
         let _ = obj.post_message(gst::message::Element::builder(s).src(&*obj).build());
         Ok(gst::FlowSuccess::Ok)

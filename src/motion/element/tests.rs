@@ -112,3 +112,30 @@ fn properties_round_trip() {
     assert_eq!(e.property::<String>("mask"), "0,0 0.5,0 0.5,1");
     assert_eq!(e.property::<u64>("message-interval"), 500_000_000);
 }
+
+#[test]
+fn the_message_round_trips_through_a_structure() {
+    gst::init().unwrap();
+    let m = MotionMessage {
+        active: true,
+        calibrating: false,
+        score: 0.125,
+        boxes: vec![[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.25, 0.125]],
+        timestamp: Some(gst::ClockTime::from_mseconds(1500)),
+        running_time: None,
+    };
+    let s = gst::Structure::from(m.clone());
+    assert_eq!(s.name(), MESSAGE);
+    assert_eq!(MotionMessage::try_from(s.as_ref()), Ok(m));
+    // A field missing or of the wrong type is an error that names it, never a 0.
+    let mut broken = s.clone();
+    broken.set("score", "high");
+    assert!(
+        MotionMessage::try_from(broken)
+            .unwrap_err()
+            .contains("score")
+    );
+    let mut no_boxes = s;
+    no_boxes.remove_field("boxes");
+    assert!(MotionMessage::try_from(no_boxes).is_err());
+}
