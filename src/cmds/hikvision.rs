@@ -9,42 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-pub const USAGE: &str = "\
-nvr hikvision sync [--once] [--config PATH]
-                     import as configured in [hikvision]; without --once, repeat every
-                     interval_minutes until stopped
-nvr hikvision scan FOLDER
-                     list what a camera folder (or a folder of them) holds, change nothing";
-
-pub fn main(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
-        Some("sync") => {
-            let mut once = false;
-            let mut config = PathBuf::from(crate::config::DEFAULT_PATH);
-            let mut it = args[1..].iter();
-            while let Some(a) = it.next() {
-                match (a.as_str(), it.clone().next()) {
-                    ("--once", _) => once = true,
-                    ("--config" | "-c", Some(p)) => {
-                        config = p.into();
-                        it.next();
-                    }
-                    _ => return usage(&format!("hikvision sync: unexpected {a:?}")),
-                }
-            }
-            sync_main(&config, once)
-        }
-        Some("scan") if args.len() == 2 => scan_main(Path::new(&args[1])),
-        _ => usage("hikvision: expected sync or scan"),
-    }
-}
-
-fn usage(why: &str) -> ExitCode {
-    eprintln!("nvr: {why}\nusage: {USAGE}");
-    ExitCode::from(2)
-}
-
-fn sync_main(path: &Path, once: bool) -> ExitCode {
+pub fn sync_main(path: &Path, once: bool) -> ExitCode {
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(errors) => {
@@ -93,7 +58,7 @@ fn sync_main(path: &Path, once: bool) -> ExitCode {
     }
 }
 
-fn scan_main(folder: &Path) -> ExitCode {
+pub fn scan_main(folder: &Path) -> ExitCode {
     let settings = sync::Settings {
         sources: vec![folder.to_path_buf()],
         output: PathBuf::new(),
