@@ -16,8 +16,7 @@ pub struct RtspUrl {
 impl RtspUrl {
     pub fn parse(s: &str) -> Result<RtspUrl, String> {
         let shown = super::shorten(&redact_url(s));
-        let (scheme, after) = s
-            .split_once("://")
+        let (scheme, after) = split_scheme(s)
             .ok_or_else(|| format!("{shown:?} is not a URL (expected rtsp://host/path)"))?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "rtsp" && scheme != "rtsps" {
@@ -112,7 +111,7 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
 /// URLs). Errs on the side of hiding: everything up to the last `@` is user info, even past
 /// a `/` (a password may hold one), and a string without `://` is treated the same way.
 pub fn redact_url(s: &str) -> String {
-    let (scheme, after) = match s.split_once("://") {
+    let (scheme, after) = match split_scheme(s) {
         Some((scheme, after)) => (format!("{scheme}://"), after),
         None => (String::new(), s),
     };
@@ -123,6 +122,17 @@ pub fn redact_url(s: &str) -> String {
         }
         None => s.to_string(),
     }
+}
+
+/// `(scheme, rest)` of `scheme://rest`, if what precedes `://` can be a scheme (RFC 3986:
+/// a letter, then letters, digits, `+`, `-`, `.`). Otherwise (`user:pw@host://…`) there is
+/// none, and the whole string may hold user info.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = s.split_once("://")?;
+    let mut chars = scheme.chars();
+    (chars.next()?.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some((scheme, rest))
 }
 
 /// Strict `%XX` decoding of URL user info (`+` stays `+`). A `%` not followed by two hex
@@ -212,6 +222,8 @@ mod tests {
             "ftp://admin:hunter2@cam/x",
             "admin:hunter2@192.168.1.64/cam",
             "rtsp://admin:hunter2/x@host/cam",
+            // Found by the property test: no scheme, "://" after the user info.
+            "admin:hunter2@:///",
         ] {
             let e = RtspUrl::parse(url).unwrap_err();
             assert!(!e.contains("hunter2@") && !e.contains(":hunter2"), "{e}");
