@@ -167,7 +167,7 @@ struct Supervisor {
 impl Supervisor {
     async fn run(mut self) {
         let name = self.config.name.clone();
-        let off = self.config.mode == crate::motion::modes::Mode::Off;
+        let off = self.config.mode == crate::storage::modes::Mode::Off;
         if !self.config.enabled || off {
             self.set_state(
                 State::Disabled,

@@ -75,8 +75,8 @@ pub struct CameraConfig {
     pub sub: Option<SubStream>,
     /// Which decoder the motion branch uses.
     pub motion_decoder: DecoderChoice,
-    /// What footage to keep (see [`crate::motion::modes`]).
-    pub mode: crate::motion::modes::Mode,
+    /// What footage to keep (see [`crate::storage::modes`]).
+    pub mode: crate::storage::modes::Mode,
     /// Footage kept before and after a motion event in `motion`/`schedule` modes.
     pub pre_seconds: u32,
     pub post_seconds: u32,
@@ -439,7 +439,7 @@ impl Validator<'_> {
             .collect();
         retention.modes = cameras
             .iter()
-            .filter(|c| c.mode != crate::motion::modes::Mode::Continuous)
+            .filter(|c| c.mode != crate::storage::modes::Mode::Continuous)
             .map(|c: &CameraConfig| {
                 (
                     c.name.to_string(),
@@ -752,11 +752,11 @@ impl Validator<'_> {
         let post_seconds = self
             .seconds(raw.post_seconds.as_ref(), &key("post_seconds"), 0..=600)
             .unwrap_or(5);
-        let schedule: Vec<crate::motion::modes::Window> = match &raw.schedule {
+        let schedule: Vec<crate::storage::modes::Window> = match &raw.schedule {
             Some(list) => list
                 .get_ref()
                 .iter()
-                .filter_map(|w| match crate::motion::modes::parse_window(w) {
+                .filter_map(|w| match crate::storage::modes::parse_window(w) {
                     Ok(w) => Some(w),
                     Err(e) => {
                         self.err(Some(list.span()), key("schedule"), e);
@@ -766,7 +766,7 @@ impl Validator<'_> {
                 .collect(),
             None => Vec::new(),
         };
-        use crate::motion::modes::Mode;
+        use crate::storage::modes::Mode;
         let mode = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
             None | Some(("continuous", _)) => Mode::Continuous,
             Some(("motion", _)) => Mode::Motion,

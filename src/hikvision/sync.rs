@@ -20,6 +20,7 @@
 //!   never by mtime; the state keeps them from being imported again.
 
 use super::{index, pictures, remux};
+use crate::storage::time_from_name;
 use crate::time::LocalTime;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -909,17 +910,6 @@ pub fn imported_cameras(output: &Path) -> BTreeMap<String, PathBuf> {
             (!tag.starts_with('.') && video.is_dir()).then_some((tag, video))
         })
         .collect()
-}
-
-/// The camera wall-clock second spelled by an output name, `YYYY-MM-DD_HH-MM-SS-…`.
-pub fn time_from_name(name: &str) -> Option<i64> {
-    let b = name.as_bytes();
-    if b.len() < 20 || b[10] != b'_' || b[19] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| name.get(r)?.parse::<i64>().ok();
-    let days = crate::time::days_from_civil(num(0..4)?, num(5..7)?, num(8..10)?);
-    Some(days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?)
 }
 
 /// Deletes outputs recorded more than `retention_days` ago (camera time). Files whose names

@@ -11,7 +11,7 @@
 //!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
 //!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
 
-use crate::runtime::Board;
+use crate::board::Board;
 use crate::storage::export::{self, ExportError, Output};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};

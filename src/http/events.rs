@@ -2,7 +2,7 @@
 //! (default: the last 24 hours of every camera). TIME as for `nvr export`.
 //! `GET /api/events/ID/snapshot.jpg`: the frame at the event's peak.
 
-use crate::runtime::Board;
+use crate::board::Board;
 
 pub fn get(board: &Board, query: &str) -> super::Response {
     let param = |k: &str| super::query_param(query, k);

@@ -8,7 +8,7 @@ mod events;
 mod status;
 mod ui;
 
-use crate::runtime::Board;
+use crate::board::Board;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! Shape: `{"version", "hostname", "uptime_s", "cameras": [{"name", "state", ...}], "storage": {...}}`.
 //! Camera objects are [`crate::camera::CameraStatus`]; passwords never reach them.
 
-use crate::runtime::Board;
+use crate::board::Board;
 
 pub fn get(board: &Board) -> super::Response {
     let today =

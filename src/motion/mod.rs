@@ -5,4 +5,3 @@
 pub mod detector;
 pub mod element;
 pub mod events;
-pub mod modes;

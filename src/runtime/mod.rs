@@ -8,88 +8,19 @@
 pub mod signals;
 pub mod systemd;
 
-use crate::camera::{self, CameraHandle, CameraStatus, Shared};
+use crate::board::Board;
+use crate::camera::{self, CameraHandle, Shared};
 use crate::config::Config;
 use crate::http::HttpServer;
 use crate::storage;
 use crate::time::RealClock;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest a shutdown waits for cameras to finalize their segments (systemd allows more;
 /// the contract is "exit within 5 s").
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(4500);
-
-/// What the HTTP server reads: published by the runtime, updated by supervisors.
-pub struct Board {
-    pub started: Instant,
-    /// Wall-clock start of this process (coverage: earlier gaps are "nvr was not running").
-    pub started_unix_ns: u64,
-    pub shared: Arc<Shared>,
-    cameras: Mutex<Vec<Arc<Mutex<CameraStatus>>>>,
-}
-
-impl Board {
-    pub fn cameras(&self) -> Vec<Arc<Mutex<CameraStatus>>> {
-        self.cameras.lock().unwrap().clone()
-    }
-
-    /// Coverage of `camera` on local day `day` (`YYYY-MM-DD`), up to now for today.
-    pub fn coverage(&self, camera: &str, day: &str) -> Result<storage::coverage::Coverage, String> {
-        let from = crate::time::parse_time(&format!("{day}T00:00:00"))
-            .map_err(|_| format!("{day:?} is not a day (YYYY-MM-DD)"))?;
-        // The next local midnight: 36 h later is surely the next day, whatever DST does.
-        let next = crate::time::LocalTime::from_unix((from / 1_000_000_000 + 36 * 3600) as i64);
-        let next_midnight = crate::time::parse_time(&format!("{}T00:00:00", next.date()))?;
-        let now = crate::time::unix_now_ns();
-        let to = next_midnight.min(now).max(from);
-        let segments = self.shared.catalog.lock().unwrap().range(camera, from, to);
-        let (mut outages, open_since_ns, mode): (
-            Vec<storage::coverage::Outage>,
-            Option<u64>,
-            &str,
-        ) = self
-            .cameras()
-            .iter()
-            .find_map(|c| {
-                let st = c.lock().unwrap();
-                (st.name == camera).then(|| {
-                    (
-                        st.outages.iter().cloned().collect(),
-                        st.open_since_ns,
-                        st.mode,
-                    )
-                })
-            })
-            .unwrap_or((Vec::new(), None, "continuous"));
-        // Earlier runs' outages (this run's are also there once saved: overlap is harmless).
-        outages.extend(
-            self.shared
-                .history
-                .lock()
-                .unwrap()
-                .outages(camera)
-                .iter()
-                .cloned(),
-        );
-        let mut cov = storage::coverage::compute(&storage::coverage::Inputs {
-            from_ns: from,
-            to_ns: to,
-            segments: &segments,
-            open_since_ns,
-            outages: &outages,
-            started_ns: self.started_unix_ns,
-        });
-        // Footage a mode did not keep is a gap by design, not a mystery.
-        if mode == "motion" || mode == "schedule" {
-            for g in cov.gaps.iter_mut().filter(|g| g.reason == "unknown") {
-                g.reason = format!("{mode} mode: not kept (no motion or outside the schedule)");
-            }
-        }
-        Ok(cov)
-    }
-}
 
 pub struct Runtime {
     config: Config,
@@ -107,12 +38,7 @@ impl Runtime {
     pub fn start(config: Config) -> Result<Runtime, String> {
         let (kick_tx, kick_rx) = smol::channel::bounded(1);
         let shared = Arc::new(prepare_storage(&config, kick_tx)?);
-        let board = Arc::new(Board {
-            started: Instant::now(),
-            started_unix_ns: crate::time::unix_now_ns(),
-            shared,
-            cameras: Mutex::new(Vec::new()),
-        });
+        let board = Arc::new(Board::new(shared));
         let http = HttpServer::start(config.http.listen, board.clone())?;
         log::info!("http: serving /status on http://{}", http.addr);
         let policy = Arc::new(Mutex::new(config.retention.clone()));
@@ -216,7 +142,7 @@ impl Runtime {
             .filter_map(|c| self.cameras.get(c.name.as_str()))
             .map(|h| h.status.clone())
             .collect();
-        *self.board.cameras.lock().unwrap() = list;
+        self.board.publish(list);
     }
 
     /// Applies a new, already validated configuration. Cameras are diffed; process-wide

@@ -441,8 +441,7 @@ fn walk_flat(dir: &Path) -> BTreeMap<String, PathBuf> {
 /// An entry for an imported file: its name carries the camera's wall clock, which is the
 /// local time of this machine's zone (camera and NVR are assumed to share it).
 pub fn imported_segment_from_file(path: &Path, name: &str) -> Result<Segment, String> {
-    let wall = crate::hikvision::sync::time_from_name(name)
-        .ok_or("name is not YYYY-MM-DD_HH-MM-SS-tag.mp4")?;
+    let wall = super::time_from_name(name).ok_or("name is not YYYY-MM-DD_HH-MM-SS-tag.mp4")?;
     let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     let summary = mp4::summarize(path).map_err(|e| e.to_string())?;
     let duration = summary.duration.ok_or("no MP4 index (moov)")?;

@@ -7,8 +7,10 @@
 
 pub mod catalog;
 pub mod coverage;
+pub mod events;
 pub mod export;
 pub mod history;
+pub mod modes;
 pub mod mp4;
 pub mod previews;
 pub mod recovery;
@@ -95,6 +97,18 @@ impl Counters {
             *self.deleted_by_reason.entry(d.reason.as_str()).or_default() += 1;
         }
     }
+}
+
+/// The camera wall-clock second spelled by an imported file's name (`YYYY-MM-DD_HH-MM-SS-…`,
+/// as the Hikvision import writes them).
+pub fn time_from_name(name: &str) -> Option<i64> {
+    let b = name.as_bytes();
+    if b.len() < 20 || b[10] != b'_' || b[19] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| name.get(r)?.parse::<i64>().ok();
+    let days = crate::time::days_from_civil(num(0..4)?, num(5..7)?, num(8..10)?);
+    Some(days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?)
 }
 
 /// Free bytes available to this user on the file system holding `path`; `None` when the

@@ -10,8 +10,8 @@
 //!   what `motion` would keep, when the camera has motion detection;
 //! - `off`: do not record.
 
-use crate::motion::events::Event;
-use crate::storage::catalog::Segment;
+use super::catalog::Segment;
+use super::events::Event;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {

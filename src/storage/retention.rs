@@ -42,7 +42,7 @@ pub struct Policy {
 /// A camera's recording mode, as retention applies it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModeKeep {
-    pub mode: crate::motion::modes::Mode,
+    pub mode: crate::storage::modes::Mode,
     pub motion: bool,
     pub pre_ns: u64,
     pub post_ns: u64,
@@ -182,16 +182,16 @@ pub fn plan(
 /// The events each mode camera has: closed ones from the log plus the open one, if any.
 pub fn mode_events(
     policy: &Policy,
-    log: &crate::motion::events::EventLog,
+    log: &super::events::EventLog,
     open: &BTreeMap<String, u64>,
-) -> BTreeMap<String, Vec<crate::motion::events::Event>> {
+) -> BTreeMap<String, Vec<super::events::Event>> {
     policy
         .modes
         .keys()
         .map(|cam| {
             let mut events = log.query(Some(cam), 0, u64::MAX);
             if let Some(&start) = open.get(cam) {
-                events.push(crate::motion::events::Event {
+                events.push(super::events::Event {
                     id: 0,
                     camera: cam.clone(),
                     start_ns: start,
@@ -207,10 +207,10 @@ pub fn mode_events(
 }
 
 /// Whether `camera`'s recording mode still needs `seg`, given its events (see
-/// [`crate::motion::modes::Keep`]).
+/// [`crate::storage::modes::Keep`]).
 pub fn needed_by_mode(
     policy: &Policy,
-    events: &BTreeMap<String, Vec<crate::motion::events::Event>>,
+    events: &BTreeMap<String, Vec<super::events::Event>>,
     now_ns: u64,
     camera: &str,
     seg: &Segment,
@@ -218,7 +218,7 @@ pub fn needed_by_mode(
     let Some(m) = policy.modes.get(camera) else {
         return true;
     };
-    crate::motion::modes::Keep {
+    crate::storage::modes::Keep {
         mode: &m.mode,
         motion: m.motion,
         pre_ns: m.pre_ns,
@@ -288,11 +288,7 @@ pub fn execute(
 
 /// Deletes the event snapshots whose peak frame was in a deleted segment: a snapshot goes
 /// with the footage it shows (the event itself stays listed). Returns how many went.
-pub fn forget_snapshots(
-    root: &Path,
-    events: &crate::motion::events::EventLog,
-    done: &[Deletion],
-) -> usize {
+pub fn forget_snapshots(root: &Path, events: &super::events::EventLog, done: &[Deletion]) -> usize {
     let mut n = 0;
     for d in done {
         let (from, to) = (d.segment.start_ns, d.segment.end_ns());
@@ -360,7 +356,7 @@ mod tests {
 
     #[test]
     fn snapshots_go_with_the_footage_that_holds_their_peak() {
-        use crate::motion::events::{Boxes, Event, EventLog};
+        use crate::storage::events::{Boxes, Event, EventLog};
         let root = std::env::temp_dir().join(format!("nvr-snap-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let mut log = EventLog::open(&root);

@@ -1,0 +1,189 @@
+//! Motion events on disk: `{storage}/.nvr/events.journal` (postcard COBS frames), loaded at
+//! start, appended as events end, survive restarts. The tracker that makes events from the
+//! detector's reports is `motion::events`; retention reads them here.
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Box in frame fractions: x, y, w, h.
+pub type Boxes = heapless::Vec<[f32; 4], 8>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: u64,
+    pub camera: String,
+    pub start_ns: u64,
+    /// `None` while it lasts.
+    pub end_ns: Option<u64>,
+    pub peak_score: f32,
+    pub peak_ns: u64,
+    pub peak_boxes: Boxes,
+}
+
+/// The persisted events of all cameras: loaded at start, appended as events end.
+/// Keeps the newest [`MAX_EVENTS`] (in memory, and on disk: at startup a journal holding more
+/// is rewritten with just those, temp file + rename, so it never grows without bound).
+pub struct EventLog {
+    path: PathBuf,
+    events: std::collections::VecDeque<Event>,
+    next_id: u64,
+}
+
+pub const MAX_EVENTS: usize = 20_000;
+
+impl EventLog {
+    /// Reads `{root}/.nvr/events.journal`; unreadable frames (a torn write) are skipped.
+    pub fn open(root: &Path) -> EventLog {
+        let path = root.join(".nvr").join("events.journal");
+        let mut events = std::collections::VecDeque::new();
+        let mut dropped = 0usize;
+        if let Ok(bytes) = std::fs::read(&path) {
+            for frame in bytes.split(|&b| b == 0).filter(|f| !f.is_empty()) {
+                let mut buf = frame.to_vec();
+                buf.push(0);
+                if let Ok(e) = postcard::from_bytes_cobs::<Event>(&mut buf) {
+                    if events.len() == MAX_EVENTS {
+                        events.pop_front();
+                        dropped += 1;
+                    }
+                    events.push_back(e);
+                }
+            }
+        }
+        if dropped > 0
+            && let Err(e) = compact(&path, &events)
+        {
+            log::warn!("events: cannot compact {}: {e}", path.display());
+        }
+        let next_id = events.iter().map(|e| e.id + 1).max().unwrap_or(1);
+        EventLog {
+            path,
+            events,
+            next_id,
+        }
+    }
+
+    /// Events on disk (for tests and the flash-wear view).
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Appends a closed event (one small write).
+    pub fn record(&mut self, e: Event) -> std::io::Result<()> {
+        let frame = postcard::to_stdvec_cobs(&e).map_err(std::io::Error::other)?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?
+            .write_all(&frame)?;
+        if self.events.len() == MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+        Ok(())
+    }
+
+    /// Closed events overlapping `[from, to)`, optionally of one camera, oldest first.
+    pub fn query(&self, camera: Option<&str>, from_ns: u64, to_ns: u64) -> Vec<Event> {
+        self.events
+            .iter()
+            .filter(|e| camera.is_none_or(|c| e.camera == c))
+            .filter(|e| e.start_ns < to_ns && e.end_ns.unwrap_or(u64::MAX) > from_ns)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Rewrites the journal with `events` only.
+fn compact(path: &Path, events: &std::collections::VecDeque<Event>) -> std::io::Result<()> {
+    let tmp = path.with_extension("journal.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    for e in events {
+        f.write_all(&postcard::to_stdvec_cobs(e).map_err(std::io::Error::other)?)?;
+    }
+    f.sync_all()?;
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_survives_restarts_and_torn_writes() {
+        let dir = std::env::temp_dir().join(format!("nvr-events-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut log = EventLog::open(&dir);
+        for i in 0..3u64 {
+            let id = log.next_id();
+            log.record(Event {
+                id,
+                camera: if i == 1 { "b".into() } else { "a".into() },
+                start_ns: i * 100,
+                end_ns: Some(i * 100 + 50),
+                peak_score: 0.5,
+                peak_ns: i * 100 + 10,
+                peak_boxes: Boxes::new(),
+            })
+            .unwrap();
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(".nvr/events.journal"))
+            .unwrap()
+            .write_all(&[3, 1, 2])
+            .unwrap();
+        let mut log = EventLog::open(&dir);
+        assert_eq!(log.query(None, 0, u64::MAX).len(), 3);
+        assert_eq!(log.query(Some("a"), 0, u64::MAX).len(), 2);
+        assert_eq!(log.query(None, 120, 180).len(), 1);
+        assert_eq!(log.next_id(), 4, "ids continue after a restart");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_journal_keeps_only_the_newest_events() {
+        let dir = std::env::temp_dir().join(format!("nvr-events-cap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".nvr")).unwrap();
+        let e = |id: u64| Event {
+            id,
+            camera: "a".into(),
+            start_ns: id * 100,
+            end_ns: Some(id * 100 + 50),
+            peak_score: 0.5,
+            peak_ns: id * 100 + 10,
+            peak_boxes: Boxes::new(),
+        };
+        let frames: Vec<u8> = (1..=MAX_EVENTS as u64 + 10)
+            .flat_map(|id| postcard::to_stdvec_cobs(&e(id)).unwrap())
+            .collect();
+        let journal = dir.join(".nvr/events.journal");
+        std::fs::write(&journal, &frames).unwrap();
+        let mut log = EventLog::open(&dir);
+        assert_eq!(log.len(), MAX_EVENTS);
+        assert_eq!(log.next_id(), MAX_EVENTS as u64 + 11);
+        let after = std::fs::metadata(&journal).unwrap().len();
+        assert!(after < frames.len() as u64, "journal rewritten smaller");
+        let again = EventLog::open(&dir);
+        assert_eq!(
+            again.query(None, 0, u64::MAX).first().map(|e| e.id),
+            Some(11)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
