@@ -10,12 +10,12 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Base: time, logging, GStreamer pipeline descriptions, the test camera.
     &["time", "logging", "pipelines", "testcam"],
+    // The configuration, typed and validated: it imports no feature module.
+    &["config"],
     // The store: on-disk layout, catalog, journals (events, history), retention, media files.
     &["storage"],
     // Features on the store: motion detection (detector, element, events), Hikvision import.
     &["motion", "hikvision"],
-    // The configuration, typed and validated.
-    &["config"],
     // The recorder (camera supervision, pipelines, motion branch); the command line.
     &["camera", "cli"],
     // What the running recorder publishes for readers.

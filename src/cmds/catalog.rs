@@ -19,13 +19,14 @@ pub fn main(config_path: &Path) -> ExitCode {
     };
     let root = &config.storage.path;
     let t = Instant::now();
-    let catalog = match Catalog::open_readonly(root, config.imported_cameras()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("nvr catalog: cannot read {}: {e}", root.display());
-            return ExitCode::FAILURE;
-        }
-    };
+    let catalog =
+        match Catalog::open_readonly(root, crate::hikvision::sync::imported_cameras_of(&config)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("nvr catalog: cannot read {}: {e}", root.display());
+                return ExitCode::FAILURE;
+            }
+        };
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;
     for camera in catalog.cameras() {
         let segs: Vec<_> = catalog.segments(camera).collect();

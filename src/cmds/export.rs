@@ -16,7 +16,10 @@ pub fn main(parsed: &crate::cli::ExportArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let catalog = match Catalog::open_readonly(&config.storage.path, config.imported_cameras()) {
+    let catalog = match Catalog::open_readonly(
+        &config.storage.path,
+        crate::hikvision::sync::imported_cameras_of(&config),
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(

@@ -6,6 +6,9 @@
 //! Passwords are held in [`Secret`], whose `Debug` prints `***`.
 
 mod error;
+pub mod hikvision;
+pub mod modes;
+pub mod retention;
 mod url;
 
 pub use error::ConfigError;
@@ -33,10 +36,10 @@ pub struct Config {
     pub log_level: Option<log::LevelFilter>,
     /// Directory whose `*.pipeline` files override the compiled-in pipeline descriptions.
     pub pipeline_dir: PathBuf,
-    pub retention: crate::storage::retention::Policy,
+    pub retention: retention::Policy,
     pub cameras: Vec<CameraConfig>,
     /// The Hikvision NAS import job (`[hikvision]`), when configured.
-    pub hikvision: Option<crate::hikvision::sync::Settings>,
+    pub hikvision: Option<hikvision::Settings>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,8 +67,8 @@ pub struct CameraConfig {
     pub latency_ms: u32,
     /// No media for this long while recording means the stream stalled: rebuild it.
     pub stall_seconds: u32,
-    /// This camera's retention overrides (see [`crate::storage::retention`]).
-    pub retention: crate::storage::retention::Limits,
+    /// This camera's retention overrides (applied by `storage::retention`).
+    pub retention: retention::Limits,
     /// Motion detection on a decoded branch of the stream, at this many frames per second.
     pub motion_fps: Option<u32>,
     /// Decode only keyframes for motion detection (weak boards).
@@ -75,8 +78,8 @@ pub struct CameraConfig {
     pub sub: Option<SubStream>,
     /// Which decoder the motion branch uses.
     pub motion_decoder: DecoderChoice,
-    /// What footage to keep (see [`crate::storage::modes`]).
-    pub mode: crate::storage::modes::Mode,
+    /// What footage to keep (applied by `storage::modes`).
+    pub mode: modes::Mode,
     /// Footage kept before and after a motion event in `motion`/`schedule` modes.
     pub pre_seconds: u32,
     pub post_seconds: u32,
@@ -315,14 +318,6 @@ impl Config {
             .map(|i| i + 1)
     }
 
-    /// Imported (Hikvision) cameras with footage so far: name → folder, for the catalog.
-    pub fn imported_cameras(&self) -> BTreeMap<String, PathBuf> {
-        self.hikvision
-            .as_ref()
-            .map(|h| crate::hikvision::sync::imported_cameras(&h.output))
-            .unwrap_or_default()
-    }
-
     /// Cameras by name, for diffing on reload.
     pub fn cameras_by_name(&self) -> BTreeMap<&str, &CameraConfig> {
         self.cameras.iter().map(|c| (c.name.as_str(), c)).collect()
@@ -439,11 +434,11 @@ impl Validator<'_> {
             .collect();
         retention.modes = cameras
             .iter()
-            .filter(|c| c.mode != crate::storage::modes::Mode::Continuous)
+            .filter(|c| c.mode != modes::Mode::Continuous)
             .map(|c: &CameraConfig| {
                 (
                     c.name.to_string(),
-                    crate::storage::retention::ModeKeep {
+                    retention::ModeKeep {
                         mode: c.mode.clone(),
                         motion: c.motion_fps.is_some(),
                         pre_ns: u64::from(c.pre_seconds) * 1_000_000_000,
@@ -471,8 +466,7 @@ impl Validator<'_> {
         &mut self,
         raw: Spanned<RawHikvision>,
         pipeline_dir: &Path,
-    ) -> Option<crate::hikvision::sync::Settings> {
-        use crate::hikvision::sync;
+    ) -> Option<hikvision::Settings> {
         let span = raw.span();
         let raw = raw.into_inner();
         let mut ok = true;
@@ -516,7 +510,7 @@ impl Validator<'_> {
         };
         let mut tags = BTreeMap::new();
         if let Some(t) = &raw.translation {
-            match sync::parse_translation(t.get_ref()) {
+            match hikvision::parse_translation(t.get_ref()) {
                 Ok(m) => tags.extend(m),
                 Err(e) => {
                     self.err(Some(t.span()), "hikvision.translation".into(), e);
@@ -525,7 +519,7 @@ impl Validator<'_> {
             }
         }
         for (folder, tag) in raw.tags.iter().flatten() {
-            if let Some(why) = sync::tag_problem(tag.get_ref()) {
+            if let Some(why) = hikvision::tag_problem(tag.get_ref()) {
                 self.err(
                     Some(tag.span()),
                     format!("hikvision.tags.{folder}"),
@@ -556,7 +550,7 @@ impl Validator<'_> {
                 0..=36_500,
             )
             .unwrap_or(7);
-        ok.then(|| sync::Settings {
+        ok.then(|| hikvision::Settings {
             sources,
             output,
             tags,
@@ -566,12 +560,12 @@ impl Validator<'_> {
             images: raw.images.unwrap_or(true),
             workers: self
                 .seconds(raw.workers.as_ref(), "hikvision.workers", 1..=8)
-                .map_or_else(sync::default_workers, |w| w as usize),
+                .map_or_else(hikvision::default_workers, |w| w as usize),
             pipeline_dir: pipeline_dir.to_path_buf(),
         })
     }
 
-    fn retention(&mut self, raw: Option<RawRetention>) -> crate::storage::retention::Policy {
+    fn retention(&mut self, raw: Option<RawRetention>) -> retention::Policy {
         let raw = raw.unwrap_or(RawRetention {
             check_seconds: None,
             max_age_days: None,
@@ -583,8 +577,8 @@ impl Validator<'_> {
             Some(v) => self.size(v, "retention.keep_free_bytes"),
             None => Some(DEFAULT_KEEP_FREE),
         };
-        crate::storage::retention::Policy {
-            global: crate::storage::retention::Limits {
+        retention::Policy {
+            global: retention::Limits {
                 max_age: self.days(raw.max_age_days.as_ref(), "retention.max_age_days"),
                 motion_max_age: self.days(
                     raw.motion_max_age_days.as_ref(),
@@ -752,11 +746,11 @@ impl Validator<'_> {
         let post_seconds = self
             .seconds(raw.post_seconds.as_ref(), &key("post_seconds"), 0..=600)
             .unwrap_or(5);
-        let schedule: Vec<crate::storage::modes::Window> = match &raw.schedule {
+        let schedule: Vec<modes::Window> = match &raw.schedule {
             Some(list) => list
                 .get_ref()
                 .iter()
-                .filter_map(|w| match crate::storage::modes::parse_window(w) {
+                .filter_map(|w| match modes::parse_window(w) {
                     Ok(w) => Some(w),
                     Err(e) => {
                         self.err(Some(list.span()), key("schedule"), e);
@@ -766,7 +760,7 @@ impl Validator<'_> {
                 .collect(),
             None => Vec::new(),
         };
-        use crate::storage::modes::Mode;
+        use modes::Mode;
         let mode = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
             None | Some(("continuous", _)) => Mode::Continuous,
             Some(("motion", _)) => Mode::Motion,
@@ -792,7 +786,7 @@ impl Validator<'_> {
         };
         // Motion mode needs the detector, so it switches it on.
         let motion_on = raw.motion.unwrap_or(false) || mode == Mode::Motion;
-        let retention = crate::storage::retention::Limits {
+        let retention = retention::Limits {
             max_age: self.days(raw.max_age_days.as_ref(), &key("max_age_days")),
             motion_max_age: self.days(
                 raw.motion_max_age_days.as_ref(),

@@ -294,9 +294,11 @@ fn prepare_storage(
         }
     }
     let started = std::time::Instant::now();
-    let (catalog, reconciled) =
-        storage::catalog::Catalog::open_with_imports(root, config.imported_cameras())
-            .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
+    let (catalog, reconciled) = storage::catalog::Catalog::open_with_imports(
+        root,
+        crate::hikvision::sync::imported_cameras_of(config),
+    )
+    .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
     for (path, why) in &reconciled.skipped {
         log::warn!("catalog: skipping {}: {why}", path.display());
     }

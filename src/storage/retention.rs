@@ -16,49 +16,8 @@
 use super::catalog::{Catalog, Segment};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Limits {
-    pub max_age: Option<Duration>,
-    pub motion_max_age: Option<Duration>,
-    pub max_bytes: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    /// Defaults for every camera, and `max_bytes` here is the total over all cameras.
-    pub global: Limits,
-    pub keep_free_bytes: Option<u64>,
-    /// Per-camera overrides (fields left `None` fall back to `global`, except `max_bytes`,
-    /// which is the camera's own cap).
-    pub cameras: BTreeMap<String, Limits>,
-    /// How often a pass runs when nothing asks for one sooner.
-    pub check_every: Duration,
-    /// Cameras whose recording mode keeps less than everything.
-    pub modes: BTreeMap<String, ModeKeep>,
-}
-
-/// A camera's recording mode, as retention applies it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModeKeep {
-    pub mode: crate::storage::modes::Mode,
-    pub motion: bool,
-    pub pre_ns: u64,
-    pub post_ns: u64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            global: Limits::default(),
-            keep_free_bytes: None,
-            cameras: BTreeMap::new(),
-            check_every: Duration::from_secs(60),
-            modes: BTreeMap::new(),
-        }
-    }
-}
+pub use crate::config::retention::{Limits, ModeKeep, Policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
@@ -306,6 +265,7 @@ pub fn forget_snapshots(root: &Path, events: &super::events::EventLog, done: &[D
 mod tests {
     use super::*;
     use crate::storage::catalog::{SegmentName, Source};
+    use std::time::Duration;
 
     const MIN: u64 = 60_000_000_000;
     const DAY: u64 = 1440 * MIN;
