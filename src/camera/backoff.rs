@@ -1,5 +1,6 @@
-//! Reconnect backoff: exponential from 1 s to a 60 s cap, ±20 % jitter so cameras that
-//! failed together (a switch reboot) do not reconnect in lockstep. Pure: no clock, no sleep.
+//! Backoff: exponential (reconnects: 1 s to a 60 s cap; motion branch restarts: 5 s to 5 min),
+//! ±20 % jitter so cameras that failed together (a switch reboot) do not retry in lockstep.
+//! Pure: no clock, no sleep. The one backoff of nvr.
 
 use std::time::Duration;
 
@@ -12,12 +13,18 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// `seed` only decorrelates cameras; any value works (0 is remapped).
+    /// Reconnecting to a camera: 1 s doubling to 60 s. `seed` only decorrelates cameras;
+    /// any value works (0 is remapped).
     pub fn new(seed: u64) -> Self {
+        Self::with(Duration::from_secs(1), Duration::from_secs(60), seed)
+    }
+
+    /// From `base` doubling to `cap` (the motion branch restarts on 5 s → 5 min).
+    pub fn with(base: Duration, cap: Duration, seed: u64) -> Self {
         Backoff {
             attempt: 0,
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(60),
+            base,
+            cap,
             rng: seed | 1,
         }
     }

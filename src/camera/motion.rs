@@ -163,7 +163,7 @@ pub struct Branch {
     run: Option<Run>,
     /// When to (re)build, on the supervisor's monotonic clock; `None` = not connected.
     start_at: Option<Duration>,
-    retry: Duration,
+    retry: super::backoff::Backoff,
     /// Decoders that failed their self-test on this camera.
     failed: Vec<String>,
 }
@@ -197,7 +197,14 @@ impl Branch {
             stats: None,
             run: None,
             start_at: None,
-            retry: RETRY,
+            retry: super::backoff::Backoff::with(
+                RETRY,
+                MAX_RETRY,
+                config
+                    .name
+                    .bytes()
+                    .fold(7, |h, b| h.rotate_left(5) ^ u64::from(b)),
+            ),
             failed: Vec::new(),
         }
     }
@@ -263,7 +270,7 @@ impl Branch {
         let Some(decoder) = decoder else { return };
         if frames > run.frames_at_start {
             run.proven = true;
-            self.retry = RETRY;
+            self.retry.reset();
             if !decoder.software {
                 log::info!(
                     "camera {}: motion decoder {} passed its self-test",
@@ -348,8 +355,7 @@ impl Branch {
     }
 
     async fn fail(&mut self, why: String, now: Duration) {
-        let delay = self.retry;
-        self.retry = (self.retry * 2).min(MAX_RETRY);
+        let delay = self.retry.next_delay();
         log::warn!(
             "camera {}: motion detection stopped: {why}; restarting it in {} s (recording \
              continues)",

@@ -131,6 +131,8 @@ enum Outcome {
     Retry(String),
     /// Like `Retry`, but the camera could not be connected to at all.
     Unreachable(String),
+    /// The camera ended the stream itself (its EOS already finalized the open segment).
+    CameraEnded,
     Failed(String),
 }
 
@@ -191,13 +193,20 @@ impl Supervisor {
                 Ok(rec) => self.attempt(rec).await,
                 Err(e) => Outcome::Failed(e),
             };
-            let unreachable = matches!(outcome, Outcome::Unreachable(_));
             // Probe while waiting; `Some(true)` when the camera already did not answer.
             let mut probe = None;
             let delay = match outcome {
                 Outcome::Stop => break,
-                Outcome::Retry(reason) | Outcome::Unreachable(reason) => {
-                    probe = Some(unreachable);
+                Outcome::Retry(_) | Outcome::Unreachable(_) | Outcome::CameraEnded => {
+                    let (reason, down) = match outcome {
+                        Outcome::Unreachable(r) => (r, true),
+                        Outcome::Retry(r) => (r, false),
+                        _ => (
+                            "camera ended the stream (connection closed)".to_string(),
+                            false,
+                        ),
+                    };
+                    probe = Some(down);
                     let d = self.backoff.next_delay();
                     log::warn!(
                         "camera {name}: {reason}; reconnecting in {:.1} s",
@@ -370,8 +379,7 @@ impl Supervisor {
         }
         // Push EOS to finalize an open segment, unless the camera's own EOS already did.
         let segment_open = self.status.lock().unwrap().current_segment.is_some();
-        let needs_eos =
-            segment_open && !matches!(&outcome, Outcome::Retry(r) if r.starts_with(CAMERA_ENDED));
+        let needs_eos = segment_open && !matches!(&outcome, Outcome::CameraEnded);
         self.teardown(rec, &mut messages, needs_eos).await;
         outcome
     }
@@ -475,9 +483,7 @@ impl Supervisor {
     fn on_message(&mut self, msg: &gst::Message) -> Option<Outcome> {
         use gst::MessageView;
         match msg.view() {
-            MessageView::Eos(_) => Some(Outcome::Retry(format!(
-                "{CAMERA_ENDED} (connection closed)"
-            ))),
+            MessageView::Eos(_) => Some(Outcome::CameraEnded),
             MessageView::Error(e) => {
                 let error = crate::pipelines::BusError::new(e);
                 let text = self.redact(&error.to_string());
@@ -861,9 +867,6 @@ impl DiskProgress {
         self.at
     }
 }
-
-/// Reason prefix for a stream the camera ended itself (its EOS finalized the segment).
-const CAMERA_ENDED: &str = "camera ended the stream";
 
 /// Replaces every occurrence of `secret` (and URL user info) in `text` with `***`.
 pub fn redact(text: &str, secret: Option<&str>) -> String {
