@@ -8,10 +8,12 @@
 //! - [`pes`]: walking a segment's packets into access units and audio frames;
 //! - [`remux`]: a segment to MP4 in-process with GStreamer (`mp4mux`), no re-encoding;
 //! - [`sync`]: the job: discovery, state, lock, atomic output, retention, summary;
-//! - [`fixture`]: format-faithful camera folders for the tests and the benchmark.
+//! - `fixture`: format-faithful camera folders for the tests and the benchmark (feature
+//!   `fixtures`, which the tests, examples and fuzz targets turn on; not in the product).
 //!
 //! `docs/hikvision.md` has the format and where each rule comes from.
 
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixture;
 pub mod index;
 pub mod pes;
@@ -23,7 +25,7 @@ pub mod sync;
 /// Runs every parser of untrusted camera bytes over `data` and checks what they promise: no
 /// panic, and output bounded by the input (so memory is too). The `cargo fuzz` targets in
 /// `fuzz/` and the mutation test call this.
-#[doc(hidden)]
+#[cfg(any(test, feature = "fixtures"))]
 pub fn check_parsers(data: &[u8]) {
     let any_len = |_| Some(1u64 << 28);
     if let Ok(i) = index::parse(data, any_len) {
