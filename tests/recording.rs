@@ -372,31 +372,12 @@ fn b_frame_cameras_are_recorded_in_real_time() {
             assert_real_time(f, 15.0, 0.5);
         }
         // The same footage exported as one file plays at the same speed.
-        let from = &files[1];
-        let day = from
-            .parent()
-            .unwrap()
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap();
-        let stem = |f: &std::path::Path| f.file_stem().unwrap().to_str().unwrap().to_string();
-        let t = |f: &std::path::Path| {
-            let s = stem(f);
-            format!(
-                "{day}T{}:{}:{}{}:{}",
-                &s[0..2],
-                &s[3..5],
-                &s[6..8],
-                &s[8..11],
-                &s[11..13]
-            )
-        };
         let out = dir.path().join(format!("{cam}-export.mp4"));
         let r = std::process::Command::new(NVR)
             .args(["export", "--config"])
             .arg(&nvr.config)
-            .args(["--camera", cam, "--from", &t(from), "--to", &t(&files[3])])
+            .args(["--camera", cam, "--from", &segment_start(&files[1])])
+            .args(["--to", &segment_start(&files[3])])
             .arg("-o")
             .arg(&out)
             .output()

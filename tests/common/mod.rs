@@ -371,6 +371,27 @@ pub fn name_seconds(path: &Path) -> u32 {
     parts[0] * 3600 + parts[1] * 60 + parts[2]
 }
 
+/// A segment's start as nvr's time syntax takes it, from its folder and name:
+/// `…/2026-11-29/21-05-17+0100.mp4` → `2026-11-29T21:05:17+01:00`.
+pub fn segment_start(path: &Path) -> String {
+    let day = path
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let s = path.file_stem().unwrap().to_str().unwrap();
+    format!(
+        "{day}T{}:{}:{}{}:{}",
+        &s[0..2],
+        &s[3..5],
+        &s[6..8],
+        &s[8..11],
+        &s[11..13]
+    )
+}
+
 /// True if a segment name has the documented shape.
 pub fn well_named(path: &Path) -> bool {
     let name = path.file_name().unwrap().to_str().unwrap();
