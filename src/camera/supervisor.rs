@@ -228,10 +228,9 @@ impl Supervisor {
             };
             self.status.lock().unwrap().retry_in_s = Some(delay.as_secs_f64());
             let target = crate::config::host_port(self.config.url.as_str());
-            let wake = match probe {
-                Some(down) => self.wait_for_return(delay, target, down).await,
-                None => self.wait_for_return(delay, None, false).await,
-            };
+            let wake = self
+                .wait_for_return(delay, probe.and(target), probe.unwrap_or(false))
+                .await;
             self.status.lock().unwrap().retry_in_s = None;
             match wake {
                 Wake::Stop => break,
@@ -326,29 +325,7 @@ impl Supervisor {
 
     /// Waits `d` (beating every second) or until told to stop; true if told to stop.
     async fn wait_or_stop(&self, d: Duration) -> bool {
-        let clock = self.shared.clock.clone();
-        let until = clock.now() + d;
-        loop {
-            self.beat();
-            let left = until.saturating_sub(clock.now());
-            if left.is_zero() {
-                return false;
-            }
-            let stop = smol::future::or(
-                async {
-                    smol::Timer::after(left.min(Duration::from_secs(1))).await;
-                    false
-                },
-                async {
-                    let _ = self.commands.recv().await;
-                    true
-                },
-            )
-            .await;
-            if stop {
-                return true;
-            }
-        }
+        matches!(self.wait_for_return(d, None, false).await, Wake::Stop)
     }
 
     fn beat(&self) {

@@ -371,6 +371,16 @@ pub fn name_seconds(path: &Path) -> u32 {
     parts[0] * 3600 + parts[1] * 60 + parts[2]
 }
 
+/// The day folder a segment is in (`YYYY-MM-DD`).
+fn day_of(path: &Path) -> &str {
+    path.parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+}
+
 /// A segment's start as nvr's time syntax takes it, from its folder and name:
 /// `…/2026-11-29/21-05-17+0100.mp4` → `2026-11-29T21:05:17+01:00`.
 pub fn segment_start(path: &Path) -> String {
@@ -395,13 +405,7 @@ pub fn segment_start(path: &Path) -> String {
 /// True if a segment name has the documented shape.
 pub fn well_named(path: &Path) -> bool {
     let name = path.file_name().unwrap().to_str().unwrap();
-    let day = path
-        .parent()
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let day = day_of(path);
     let b = name.as_bytes();
     day.len() == 10
         && day.as_bytes()[4] == b'-'
