@@ -1,18 +1,31 @@
-//! Time: an injectable monotonic clock, and wall-clock formatting for names and JSON.
+//! Time: an injectable clock (wall, monotonic, sleep), and wall-clock formatting for names
+//! and JSON.
 //!
-//! Supervision logic (backoff, stall detection, healthy periods) takes a [`Clock`] so tests
-//! drive it with [`SimClock`] frame by frame instead of sleeping.
+//! Supervision (backoff, stall detection, healthy periods, waits between attempts) takes a
+//! [`Clock`] so tests drive it with [`SimClock`] frame by frame instead of sleeping.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Monotonic time, as a duration since an arbitrary per-process epoch.
+/// A future that completes at a clock's deadline.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Wall time, monotonic time, and sleeping on the monotonic time.
 pub trait Clock: Send + Sync + 'static {
+    /// Monotonic time, as a duration since an arbitrary per-process epoch. Never steps.
     fn now(&self) -> Duration;
+    /// Wall-clock nanoseconds since the Unix epoch. Steps when the system clock is set.
+    fn wall_ns(&self) -> u64;
+    /// Completes once [`now`](Self::now) reaches `deadline`.
+    fn sleep_until(&self, deadline: Duration) -> Sleep;
+    fn sleep(&self, d: Duration) -> Sleep {
+        self.sleep_until(self.now() + d)
+    }
 }
 
-/// The real monotonic clock. Shares its epoch with [`monotonic`], which pad probes use.
+/// The real clocks. The monotonic one shares its epoch with [`monotonic`], which pad probes
+/// use.
 #[derive(Clone, Copy, Default)]
 pub struct RealClock;
 
@@ -20,27 +33,152 @@ impl Clock for RealClock {
     fn now(&self) -> Duration {
         monotonic()
     }
+    fn wall_ns(&self) -> u64 {
+        unix_now_ns()
+    }
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        let at = epoch() + deadline;
+        Box::pin(async move {
+            smol::Timer::at(at).await;
+        })
+    }
+}
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// Monotonic time since the first call in this process (CLOCK_MONOTONIC, never steps).
 pub fn monotonic() -> Duration {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed()
+    epoch().elapsed()
 }
 
-/// A clock that only moves when told to. Cheap to clone; clones share the time.
-#[derive(Clone, Default)]
-pub struct SimClock(Arc<AtomicU64>);
+#[cfg(test)]
+pub use sim::{SimClock, run_simulated};
 
-impl SimClock {
-    pub fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
+/// Simulated time for tests.
+#[cfg(test)]
+mod sim {
+    use super::{Clock, Sleep};
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    /// A clock that only moves when told to; sleepers wake as it passes their deadline.
+    /// Cheap to clone; clones share the time. Wall time starts at 2026-01-01 and moves with
+    /// the monotonic time unless stepped.
+    #[derive(Clone)]
+    pub struct SimClock(Arc<Mutex<Sim>>);
+
+    struct Sim {
+        now: Duration,
+        /// Wall ns at monotonic zero.
+        wall_base: i128,
+        /// By (deadline, sleep id): a sleep polled again replaces its waker.
+        sleepers: BTreeMap<(Duration, u64), Waker>,
+        next_id: u64,
     }
-}
 
-impl Clock for SimClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::SeqCst))
+    impl Default for SimClock {
+        fn default() -> Self {
+            SimClock(Arc::new(Mutex::new(Sim {
+                now: Duration::ZERO,
+                wall_base: 1_767_225_600 * 1_000_000_000,
+                sleepers: BTreeMap::new(),
+                next_id: 0,
+            })))
+        }
+    }
+
+    impl SimClock {
+        pub fn advance(&self, d: Duration) {
+            let to = self.now() + d;
+            self.advance_to(to);
+        }
+
+        /// Moves the time to `to` (never back) and wakes every sleeper it passes.
+        pub fn advance_to(&self, to: Duration) {
+            let woken = {
+                let mut s = self.0.lock().unwrap();
+                s.now = s.now.max(to);
+                let now = s.now;
+                let later = s.sleepers.split_off(&(now, u64::MAX));
+                std::mem::replace(&mut s.sleepers, later)
+            };
+            woken.into_values().for_each(Waker::wake);
+        }
+
+        /// The earliest deadline anyone sleeps until (some may belong to dropped sleeps).
+        pub fn next_deadline(&self) -> Option<Duration> {
+            let s = self.0.lock().unwrap();
+            s.sleepers.keys().next().map(|(at, _)| *at)
+        }
+
+        /// Steps the wall clock by `delta` ns (NTP setting the time), leaving monotonic time.
+        pub fn step_wall(&self, delta: i64) {
+            self.0.lock().unwrap().wall_base += i128::from(delta);
+        }
+    }
+
+    impl Clock for SimClock {
+        fn now(&self) -> Duration {
+            self.0.lock().unwrap().now
+        }
+        fn wall_ns(&self) -> u64 {
+            let s = self.0.lock().unwrap();
+            (s.wall_base + s.now.as_nanos() as i128).clamp(0, i128::from(u64::MAX)) as u64
+        }
+        fn sleep_until(&self, deadline: Duration) -> Sleep {
+            let sim = self.0.clone();
+            let id = {
+                let mut s = sim.lock().unwrap();
+                s.next_id += 1;
+                s.next_id
+            };
+            Box::pin(std::future::poll_fn(move |cx: &mut Context<'_>| {
+                let mut s = sim.lock().unwrap();
+                if s.now >= deadline {
+                    Poll::Ready(())
+                } else {
+                    s.sleepers.insert((deadline, id), cx.waker().clone());
+                    Poll::Pending
+                }
+            }))
+        }
+    }
+
+    /// Runs `fut` on the calling thread against `clock`: whenever nothing can make progress,
+    /// time jumps to the next sleeper's deadline. Panics past `limit` of simulated time, or
+    /// when nothing sleeps and nothing can progress (a deadlock in the code under test).
+    pub fn run_simulated<F: Future>(clock: &SimClock, limit: Duration, fut: F) -> F::Output {
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(false.into()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            flag.0.store(false, Ordering::SeqCst);
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            if flag.0.load(Ordering::SeqCst) {
+                continue;
+            }
+            let next = clock
+                .next_deadline()
+                .expect("simulation stuck: nothing sleeps and nothing can progress");
+            assert!(next <= limit, "simulation ran past {limit:?}");
+            clock.advance_to(next);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Cameras: the recording pipeline, its supervisor, and what they report.
 
 pub mod backoff;
+pub mod connection;
 pub mod health;
 pub mod motion;
 pub mod pipeline;

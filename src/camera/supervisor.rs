@@ -8,16 +8,15 @@
 //! cannot stall another. It ends when told to stop (reload or shutdown), after finalizing.
 
 use super::backoff::Backoff;
+use super::connection::{ConnEvent, Connection, ErrorKind, Gst, Opener};
 use super::health::{Health, Limits, Verdict};
-use super::pipeline::{self, MSG_UNSUPPORTED, RecordingPipeline, Tuning};
+use super::pipeline::Stats;
 use super::status::{CameraStatus, SegmentInfo, State};
 use crate::config::CameraConfig;
 use crate::storage::Counters;
 use crate::storage::catalog::{Catalog, Segment, SegmentName, Source, start_from_name};
-use crate::time::{Clock, rfc3339_utc_ns, unix_now_ns};
-use gst::prelude::*;
+use crate::time::{Clock, rfc3339_utc_ns};
 use smol::channel::{Receiver, Sender};
-use smol::stream::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,45 +70,74 @@ pub struct Shared {
 }
 
 pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
-    let mut initial = CameraStatus::new(&config.name, &config.url, config.enabled);
-    if config.motion_fps.is_some() {
-        initial.motion = Some(Default::default());
-    }
-    initial.mode = config.mode.name();
-    let status = Arc::new(Mutex::new(initial));
-    let (tx, rx) = smol::channel::bounded(4);
-    let heartbeat = Arc::new(AtomicU64::new(0));
-    let seed = config
-        .name
-        .bytes()
-        .fold(unix_now_ns(), |h, b| h.rotate_left(5) ^ u64::from(b));
-    let sup = Supervisor {
-        config: config.clone(),
-        shared,
-        status: status.clone(),
-        heartbeat: heartbeat.clone(),
-        commands: rx,
-        backoff: Backoff::new(seed),
-        bitrate: heapless::Deque::new(),
-        stats: None,
-        disk_full_logged: false,
-        tracker: config
-            .motion_fps
-            .map(|_| crate::motion::events::Tracker::new(&config.name, Default::default())),
-        last_event_end_ns: 0,
-        motion: None,
+    let opener = Gst {
+        storage_root: shared.storage_root.clone(),
+        pipeline_dir: shared.pipeline_dir.clone(),
     };
-    let mut sup = sup;
-    sup.motion = config.motion_fps.map(|_| {
-        super::motion::Branch::new(&config, sup.shared.pipeline_dir.clone(), status.clone())
-    });
+    let (sup, handle) = Supervisor::new(config, shared, opener);
     let task = smol::spawn(sup.run());
     CameraHandle {
-        config,
-        status,
-        heartbeat,
-        commands: tx,
+        config: handle.config,
+        status: handle.status,
+        heartbeat: handle.heartbeat,
+        commands: handle.commands,
         task,
+    }
+}
+
+/// The handle's parts without the task, filled in by whoever runs the supervisor.
+struct Handle {
+    config: CameraConfig,
+    status: Arc<Mutex<CameraStatus>>,
+    heartbeat: Arc<AtomicU64>,
+    commands: Sender<Command>,
+}
+
+impl<O: Opener> Supervisor<O> {
+    fn new(config: CameraConfig, shared: Arc<Shared>, opener: O) -> (Self, Handle) {
+        let mut initial = CameraStatus::new(&config.name, &config.url, config.enabled);
+        if config.motion_fps.is_some() {
+            initial.motion = Some(Default::default());
+        }
+        initial.mode = config.mode.name();
+        let status = Arc::new(Mutex::new(initial));
+        let (tx, rx) = smol::channel::bounded(4);
+        let heartbeat = Arc::new(AtomicU64::new(0));
+        let seed = config.name.bytes().fold(shared.clock.wall_ns(), |h, b| {
+            h.rotate_left(5) ^ u64::from(b)
+        });
+        let sup = Supervisor {
+            config: config.clone(),
+            clock: shared.clock.clone(),
+            shared,
+            opener,
+            status: status.clone(),
+            heartbeat: heartbeat.clone(),
+            commands: rx,
+            backoff: Backoff::new(seed),
+            bitrate: heapless::Deque::new(),
+            stats: None,
+            disk_full_logged: false,
+            tracker: config
+                .motion_fps
+                .map(|_| crate::motion::events::Tracker::new(&config.name, Default::default())),
+            last_event_end_ns: 0,
+            motion: None,
+            seen_down: false,
+        };
+        let mut sup = sup;
+        sup.motion = config.motion_fps.map(|_| {
+            super::motion::Branch::new(&config, sup.shared.pipeline_dir.clone(), status.clone())
+        });
+        (
+            sup,
+            Handle {
+                config,
+                status,
+                heartbeat,
+                commands: tx,
+            },
+        )
     }
 }
 
@@ -129,24 +157,25 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 enum Outcome {
     Stop,
     Retry(String),
-    /// Like `Retry`, but the camera could not be connected to at all.
-    Unreachable(String),
     /// The camera ended the stream itself (its EOS already finalized the open segment).
     CameraEnded,
     Failed(String),
 }
 
-enum Event {
-    Bus(Option<gst::Message>),
+/// What woke the supervisor while it watches a connection.
+enum Input {
+    Connection(Option<ConnEvent>),
     /// From the motion branch's bus.
     Motion(Option<gst::Message>),
     Tick,
     Command,
 }
 
-struct Supervisor {
+struct Supervisor<O: Opener> {
     config: CameraConfig,
     shared: Arc<Shared>,
+    opener: O,
+    clock: Arc<dyn Clock>,
     status: Arc<Mutex<CameraStatus>>,
     heartbeat: Arc<AtomicU64>,
     commands: Receiver<Command>,
@@ -155,7 +184,7 @@ struct Supervisor {
     /// and the detector's frame rate over the last few seconds.
     bitrate: heapless::Deque<(Duration, u64, u64), 8>,
     /// The current pipeline's counters, while there is one.
-    stats: Option<Arc<super::pipeline::Stats>>,
+    stats: Option<Arc<Stats>>,
     /// "Disk full" is logged once per episode, not per retry.
     disk_full_logged: bool,
     /// Motion events, for cameras with motion detection.
@@ -164,9 +193,12 @@ struct Supervisor {
     last_event_end_ns: u64,
     /// The motion branch, for cameras with motion detection.
     motion: Option<super::motion::Branch>,
+    /// A probe found the camera not answering since it last recorded: the next probe that
+    /// gets an answer brings the reconnect forward.
+    seen_down: bool,
 }
 
-impl Supervisor {
+impl<O: Opener> Supervisor<O> {
     async fn run(mut self) {
         let name = self.config.name.clone();
         let off = self.config.mode == crate::storage::modes::Mode::Off;
@@ -180,33 +212,25 @@ impl Supervisor {
         }
         loop {
             self.set_state(State::Connecting, None);
-            let outcome = match pipeline::build(
-                &self.config,
-                &self.shared.storage_root,
-                &self.shared.pipeline_dir,
-                &Tuning::default(),
-                self.motion
-                    .as_ref()
-                    .filter(|_| self.config.sub.is_none())
-                    .map(|b| b.feed.clone()),
-            ) {
-                Ok(rec) => self.attempt(rec).await,
+            let feed = self
+                .motion
+                .as_ref()
+                .filter(|_| self.config.sub.is_none())
+                .map(|b| b.feed.clone());
+            let outcome = match self.opener.open(&self.config, feed) {
+                Ok(conn) => self.attempt(conn).await,
                 Err(e) => Outcome::Failed(e),
             };
-            // Probe while waiting; `Some(true)` when the camera already did not answer.
-            let mut probe = None;
+            // Probe while waiting to reconnect (not while `failed`: that is not the network).
+            let mut probe = false;
             let delay = match outcome {
                 Outcome::Stop => break,
-                Outcome::Retry(_) | Outcome::Unreachable(_) | Outcome::CameraEnded => {
-                    let (reason, down) = match outcome {
-                        Outcome::Unreachable(r) => (r, true),
-                        Outcome::Retry(r) => (r, false),
-                        _ => (
-                            "camera ended the stream (connection closed)".to_string(),
-                            false,
-                        ),
+                Outcome::Retry(_) | Outcome::CameraEnded => {
+                    let reason = match outcome {
+                        Outcome::Retry(r) => r,
+                        _ => "camera ended the stream (connection closed)".to_string(),
                     };
-                    probe = Some(down);
+                    probe = true;
                     let d = self.backoff.next_delay();
                     log::warn!(
                         "camera {name}: {reason}; reconnecting in {:.1} s",
@@ -227,10 +251,8 @@ impl Supervisor {
                 }
             };
             self.status.lock().unwrap().retry_in_s = Some(delay.as_secs_f64());
-            let target = crate::config::host_port(self.config.url.as_str());
-            let wake = self
-                .wait_for_return(delay, probe.and(target), probe.unwrap_or(false))
-                .await;
+            let target = crate::config::host_port(self.config.url.as_str()).filter(|_| probe);
+            let wake = self.wait_for_return(delay, target).await;
             self.status.lock().unwrap().retry_in_s = None;
             match wake {
                 Wake::Stop => break,
@@ -252,16 +274,10 @@ impl Supervisor {
     /// a camera that did not answer does again: a camera that is down for a while must not
     /// have its next short up-time missed by a grown backoff (a Wi-Fi camera on a weak link).
     /// A camera whose port answered all along waits out the backoff: retrying sooner cannot
-    /// fix what ails it.
-    /// `was_down`: the attempt that just failed could not connect (as good as a probe that
-    /// got no answer).
-    async fn wait_for_return(
-        &self,
-        d: Duration,
-        probe: Option<(String, u16)>,
-        mut was_down: bool,
-    ) -> Wake {
-        let clock = self.shared.clock.clone();
+    /// fix what ails it (and a camera that accepts connections but fails every stream must
+    /// not be retried every second).
+    async fn wait_for_return(&mut self, d: Duration, probe: Option<(String, u16)>) -> Wake {
+        let clock = self.clock.clone();
         let until = clock.now() + d;
         let mut next_probe = clock.now() + PROBE_EVERY.min(d / 2);
         loop {
@@ -278,17 +294,10 @@ impl Supervisor {
             let wake = match &probe {
                 Some((host, port)) if now >= next_probe => {
                     next_probe = now + PROBE_EVERY;
-                    let answered = smol::future::or(
-                        async {
-                            smol::net::TcpStream::connect((host.as_str(), *port))
-                                .await
-                                .is_ok()
-                        },
-                        async {
-                            smol::Timer::after(PROBE_TIMEOUT).await;
-                            false
-                        },
-                    );
+                    let answered = smol::future::or(self.opener.probe(host, *port), async {
+                        clock.sleep(PROBE_TIMEOUT).await;
+                        false
+                    });
                     match smol::future::or(async { Some(answered.await) }, async {
                         stop.await;
                         None
@@ -297,10 +306,13 @@ impl Supervisor {
                     {
                         None => Wake::Stop,
                         Some(false) => {
-                            was_down = true;
+                            self.seen_down = true;
                             continue;
                         }
-                        Some(true) if was_down => Wake::CameraBack,
+                        Some(true) if self.seen_down => {
+                            self.seen_down = false;
+                            Wake::CameraBack
+                        }
                         Some(true) => continue,
                     }
                 }
@@ -308,7 +320,7 @@ impl Supervisor {
                     let step = left.min(Duration::from_secs(1));
                     smol::future::or(
                         async {
-                            smol::Timer::after(step).await;
+                            clock.sleep(step).await;
                             Wake::Elapsed
                         },
                         stop,
@@ -324,49 +336,38 @@ impl Supervisor {
     }
 
     /// Waits `d` (beating every second) or until told to stop; true if told to stop.
-    async fn wait_or_stop(&self, d: Duration) -> bool {
-        matches!(self.wait_for_return(d, None, false).await, Wake::Stop)
+    async fn wait_or_stop(&mut self, d: Duration) -> bool {
+        matches!(self.wait_for_return(d, None).await, Wake::Stop)
     }
 
     fn beat(&self) {
-        self.heartbeat.store(
-            self.shared.clock.now().as_nanos().max(1) as u64,
-            Ordering::Relaxed,
-        );
+        self.heartbeat
+            .store(self.clock.now().as_nanos().max(1) as u64, Ordering::Relaxed);
     }
 
     /// One connection: start, watch until it ends, finalize and tear down.
-    async fn attempt(&mut self, rec: RecordingPipeline) -> Outcome {
-        self.stats = Some(rec.stats.clone());
-        let Some(bus) = rec.pipeline.bus() else {
-            return Outcome::Failed("pipeline has no bus".into());
-        };
-        let mut messages = bus.stream();
-        let p = rec.pipeline.clone();
-        let started = smol::unblock(move || p.set_state(gst::State::Playing)).await;
+    async fn attempt(&mut self, mut conn: O::Connection) -> Outcome {
+        self.stats = Some(conn.stats().clone());
+        let started = conn.start().await;
         if let Some(m) = self.motion.as_mut() {
-            m.begin(rec.stats.clone(), self.shared.clock.now());
+            m.begin(conn.stats().clone(), self.clock.now());
         }
         let outcome = match started {
-            Err(_) => Outcome::Retry("pipeline refused to start".into()),
-            Ok(_) => self.watch(&rec, &mut messages).await,
+            Err(e) => Outcome::Retry(e),
+            Ok(()) => self.watch(&mut conn).await,
         };
         if let Some(m) = self.motion.as_mut() {
             m.end().await;
         }
-        // Push EOS to finalize an open segment, unless the camera's own EOS already did.
+        // Finalize an open segment, unless the camera's own end of stream already did.
         let segment_open = self.status.lock().unwrap().current_segment.is_some();
-        let needs_eos = segment_open && !matches!(&outcome, Outcome::CameraEnded);
-        self.teardown(rec, &mut messages, needs_eos).await;
+        let finish = segment_open && !matches!(&outcome, Outcome::CameraEnded);
+        self.teardown(conn, finish).await;
         outcome
     }
 
-    async fn watch(
-        &mut self,
-        rec: &RecordingPipeline,
-        messages: &mut gst::bus::BusStream,
-    ) -> Outcome {
-        let clock = self.shared.clock.clone();
+    async fn watch(&mut self, conn: &mut O::Connection) -> Outcome {
+        let clock = self.clock.clone();
         let mut health = Health::new(
             Limits {
                 connect_timeout: Duration::from_secs(15),
@@ -379,26 +380,27 @@ impl Supervisor {
             clock.now(),
         );
         let mut disk = DiskProgress::default();
-        let mut tick = smol::Timer::interval(TICK);
+        let mut next_tick = clock.now() + TICK;
         let commands = self.commands.clone();
+        let stats = conn.stats().clone();
         loop {
             self.beat();
             let motion = &mut self.motion;
-            let event = smol::future::or(
-                async { Event::Bus(messages.next().await) },
+            let input = smol::future::or(
+                async { Input::Connection(conn.next().await) },
                 smol::future::or(
                     async {
-                        tick.next().await;
-                        Event::Tick
+                        clock.sleep_until(next_tick).await;
+                        Input::Tick
                     },
                     smol::future::or(
                         async {
                             let _ = commands.recv().await;
-                            Event::Command
+                            Input::Command
                         },
                         async {
                             match motion.as_mut() {
-                                Some(m) => Event::Motion(m.next_message().await),
+                                Some(m) => Input::Motion(m.next_message().await),
                                 None => std::future::pending().await,
                             }
                         },
@@ -406,10 +408,10 @@ impl Supervisor {
                 ),
             )
             .await;
-            match event {
-                Event::Command => return Outcome::Stop,
-                Event::Motion(None) => {}
-                Event::Motion(Some(msg)) => {
+            match input {
+                Input::Command => return Outcome::Stop,
+                Input::Motion(None) => {}
+                Input::Motion(Some(msg)) => {
                     let now = clock.now();
                     let report = match self.motion.as_mut() {
                         Some(m) => m.on_message(&msg, now).await,
@@ -419,32 +421,38 @@ impl Supervisor {
                         self.on_motion(&s);
                     }
                 }
-                Event::Bus(None) => return Outcome::Retry("pipeline bus closed".into()),
-                Event::Bus(Some(msg)) => {
-                    if let Some(outcome) = self.on_message(&msg) {
+                Input::Connection(None) => {
+                    return Outcome::Retry("pipeline bus closed".into());
+                }
+                Input::Connection(Some(event)) => {
+                    if let Some(outcome) = self.on_connection(event) {
                         return outcome;
                     }
                 }
-                Event::Tick => {
+                Input::Tick => {
+                    let now = clock.now();
+                    // A fixed cadence; after a long stall of the executor, not a burst.
+                    next_tick = (next_tick + TICK).max(now + TICK / 2);
                     if let Some(m) = self.motion.as_mut() {
-                        m.tick(clock.now()).await;
+                        m.tick(now).await;
                     }
-                    let last = rec.stats.last_video_ns.load(Ordering::Relaxed);
+                    let last = stats.last_video_ns.load(Ordering::Relaxed);
                     let last = (last != 0).then(|| Duration::from_nanos(last));
-                    self.sample_stats(rec, clock.now());
-                    if let Some(change) = self.tracker.as_mut().and_then(|t| t.tick(unix_now_ns()))
-                    {
+                    self.sample_stats(&stats, now);
+                    let wall = clock.wall_ns();
+                    if let Some(change) = self.tracker.as_mut().and_then(|t| t.tick(wall)) {
                         self.on_event(change);
                     }
                     let current = self.status.lock().unwrap().current_segment.clone();
-                    let last_disk = disk.observe(current.as_deref(), clock.now());
-                    match health.tick(clock.now(), last, last_disk) {
+                    let last_disk = disk.observe(current.as_deref(), now);
+                    match health.tick(now, last, last_disk) {
                         Verdict::Connecting => {}
                         Verdict::Recording { first: true } => {
                             log::info!("camera {}: recording", self.config.name);
                             self.set_state(State::Recording, None);
+                            self.seen_down = false;
                             if let Some(t) = self.tracker.as_mut() {
-                                t.connected(unix_now_ns());
+                                t.connected(wall);
                             }
                         }
                         Verdict::Recording { first: false } => {}
@@ -456,88 +464,66 @@ impl Supervisor {
         }
     }
 
-    /// Handles one bus message; `Some` ends the connection.
-    fn on_message(&mut self, msg: &gst::Message) -> Option<Outcome> {
-        use gst::MessageView;
-        match msg.view() {
-            MessageView::Eos(_) => Some(Outcome::CameraEnded),
-            MessageView::Error(e) => {
-                let error = crate::pipelines::BusError::new(e);
-                let text = self.redact(&error.to_string());
-                if error.matches(gst::ResourceError::NoSpaceLeft) || text.contains("No space left")
-                {
-                    // Retention frees space; recording resumes on the next attempt.
-                    let _ = self.shared.retention_now.try_send(());
-                    if !self.disk_full_logged {
-                        log::error!(
-                            "camera {}: disk full; asking retention to free space",
-                            self.config.name
-                        );
-                        self.disk_full_logged = true;
+    /// Handles one event of the connection; `Some` ends the connection.
+    fn on_connection(&mut self, event: ConnEvent) -> Option<Outcome> {
+        match event {
+            ConnEvent::Ended => Some(Outcome::CameraEnded),
+            ConnEvent::Error(error) => {
+                let text = self.redact(&error.text);
+                Some(match error.kind {
+                    ErrorKind::NoSpace => {
+                        // Retention frees space; recording resumes on the next attempt.
+                        let _ = self.shared.retention_now.try_send(());
+                        if !self.disk_full_logged {
+                            log::error!(
+                                "camera {}: disk full; asking retention to free space",
+                                self.config.name
+                            );
+                            self.disk_full_logged = true;
+                        }
+                        Outcome::Retry("disk full".into())
                     }
-                    return Some(Outcome::Retry("disk full".into()));
-                }
-                // From rtspsrc's error code (it maps RTSP 401 to NOT_AUTHORIZED), never from the
-                // text: that holds the pipeline's name, and a camera may be called `door401`.
-                if error.matches(gst::ResourceError::NotAuthorized) {
-                    Some(Outcome::Failed(format!(
+                    ErrorKind::NotAuthorized => Outcome::Failed(format!(
                         "authentication failed: the camera rejected the username/password ({text})"
-                    )))
-                } else if error.matches(gst::ResourceError::OpenReadWrite) {
-                    // rtspsrc could not connect: the camera is down (or unreachable).
-                    Some(Outcome::Unreachable(text))
-                } else {
-                    Some(Outcome::Retry(text))
-                }
+                    )),
+                    ErrorKind::Other => Outcome::Retry(text),
+                })
             }
-            MessageView::Warning(w) => {
-                log::warn!(
-                    "camera {}: {}",
-                    self.config.name,
-                    self.redact(&w.error().to_string())
-                );
+            ConnEvent::Warning(text) => {
+                log::warn!("camera {}: {}", self.config.name, self.redact(&text));
                 None
             }
-            MessageView::Application(a) => {
-                let s = a.structure()?;
-                (s.name() == MSG_UNSUPPORTED)
-                    .then(|| Outcome::Failed(s.get::<String>("reason").unwrap_or_default()))
+            ConnEvent::Unsupported(reason) => Some(Outcome::Failed(reason)),
+            ConnEvent::Motion(m) => {
+                self.on_motion(&m);
+                None
             }
-            MessageView::Element(el) => {
-                let s = el.structure()?;
-                match s.name().as_str() {
-                    crate::motion::element::MESSAGE => {
-                        match crate::motion::element::MotionMessage::try_from(s) {
-                            Ok(m) => self.on_motion(&m),
-                            Err(e) => log::warn!("camera {}: {e}", self.config.name),
-                        }
-                        None
-                    }
-                    "GstRTSPSrcTimeout" => Some(Outcome::Retry(
-                        "camera stopped sending (RTCP timeout)".into(),
-                    )),
-                    "splitmuxsink-fragment-opened" => {
-                        let loc = s.get::<String>("location").ok();
-                        log::debug!("camera {}: segment opened {loc:?}", self.config.name);
-                        let since = loc.as_ref().and_then(|l| {
-                            let st = self.stats.as_ref()?;
-                            let starts = st.starts.lock().unwrap();
-                            starts.iter().find(|(p, _)| p == l).map(|(_, ns)| *ns)
-                        });
-                        let mut st = self.status.lock().unwrap();
-                        st.current_segment = loc;
-                        st.open_since_ns = since;
-                        None
-                    }
-                    "splitmuxsink-fragment-closed" => {
-                        self.on_segment_closed(s);
-                        None
-                    }
-                    _ => None,
-                }
+            ConnEvent::Timeout => Some(Outcome::Retry(
+                "camera stopped sending (RTCP timeout)".into(),
+            )),
+            ConnEvent::SegmentOpened(loc) => {
+                log::debug!("camera {}: segment opened {loc}", self.config.name);
+                let since = self.start_of(&loc);
+                let mut st = self.status.lock().unwrap();
+                st.current_segment = Some(loc);
+                st.open_since_ns = since;
+                None
             }
-            _ => None,
+            ConnEvent::SegmentClosed(loc) => {
+                self.on_segment_closed(loc);
+                None
+            }
         }
+    }
+
+    /// The capture time of a segment's first frame, as the pipeline noted it.
+    fn start_of(&self, location: &str) -> Option<u64> {
+        let st = self.stats.as_ref()?;
+        let starts = st.starts.lock().unwrap();
+        starts
+            .iter()
+            .find(|(p, _)| p == location)
+            .map(|(_, ns)| *ns)
     }
 
     fn on_motion(&mut self, msg: &crate::motion::element::MotionMessage) {
@@ -549,7 +535,7 @@ impl Supervisor {
         }
         let shared = self.shared.clone();
         let change = self.tracker.as_mut().and_then(|t| {
-            t.report(unix_now_ns(), active, score as f32, &boxes, || {
+            t.report(self.clock.wall_ns(), active, score as f32, &boxes, || {
                 shared.events.lock().unwrap().next_id()
             })
         });
@@ -558,7 +544,7 @@ impl Supervisor {
         }
         let mut st = self.status.lock().unwrap();
         let Some(m) = st.motion.as_mut() else { return };
-        let now = unix_now_ns();
+        let now = self.clock.wall_ns();
         let today = crate::time::LocalTime::from_unix((now / 1_000_000_000) as i64).date();
         if m.day != today {
             m.day = today;
@@ -645,10 +631,7 @@ impl Supervisor {
         }
     }
 
-    fn on_segment_closed(&mut self, s: &gst::StructureRef) {
-        let Ok(loc) = s.get::<String>("location") else {
-            return;
-        };
+    fn on_segment_closed(&mut self, loc: String) {
         self.disk_full_logged = false;
         let bytes = std::fs::metadata(&loc).map(|m| m.len()).unwrap_or(0);
         let summary = crate::storage::mp4::summarize(Path::new(&loc)).ok();
@@ -658,17 +641,14 @@ impl Supervisor {
             .strip_prefix(&cam_dir)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let exact = self.stats.as_ref().and_then(|st| {
-            st.starts
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(p, _)| *p == loc)
-                .map(|(_, ns)| *ns)
-        });
-        let start_ns = exact
+        let start_ns = self
+            .start_of(&loc)
             .or_else(|| start_from_name(&rel))
-            .unwrap_or_else(|| unix_now_ns().saturating_sub(duration.as_nanos() as u64));
+            .unwrap_or_else(|| {
+                self.clock
+                    .wall_ns()
+                    .saturating_sub(duration.as_nanos() as u64)
+            });
         log::debug!(
             "camera {}: segment closed {loc} ({:.1} s, {bytes} bytes)",
             self.config.name,
@@ -719,24 +699,19 @@ impl Supervisor {
         });
     }
 
-    /// Finalizes the open segment (EOS, bounded wait) and sets the pipeline to NULL off the
-    /// executor: state changes can block on network teardown.
-    async fn teardown(
-        &mut self,
-        rec: RecordingPipeline,
-        messages: &mut gst::bus::BusStream,
-        send_eos: bool,
-    ) {
-        if send_eos {
+    /// Finalizes the open segment (bounded wait) and closes the connection (off the
+    /// executor: state changes can block on network teardown).
+    async fn teardown(&mut self, mut conn: O::Connection, finish: bool) {
+        if finish {
             let name = self.config.name.clone();
-            rec.pipeline.send_event(gst::event::Eos::new());
-            let deadline = smol::Timer::after(FINALIZE_TIMEOUT);
+            conn.finish();
+            let deadline = self.clock.sleep(FINALIZE_TIMEOUT);
             let finalize = async {
-                while let Some(msg) = messages.next().await {
-                    match msg.view() {
-                        gst::MessageView::Eos(_) | gst::MessageView::Error(_) => break,
-                        _ => {
-                            self.on_message(&msg);
+                while let Some(event) = conn.next().await {
+                    match event {
+                        ConnEvent::Ended | ConnEvent::Error(_) => break,
+                        other => {
+                            self.on_connection(other);
                         }
                     }
                 }
@@ -751,27 +726,23 @@ impl Supervisor {
             })
             .await;
         }
-        // Messages already queued (a closing fragment) still count.
-        while let Some(msg) = rec.pipeline.bus().and_then(|b| b.pop()) {
-            if let gst::MessageView::Element(_) = msg.view() {
-                self.on_message(&msg);
-            }
+        // Events already posted (a closing segment) still count.
+        for event in conn.queued() {
+            self.on_connection(event);
         }
-        if let Some(change) = self.tracker.as_mut().and_then(|t| t.close(unix_now_ns())) {
+        let wall = self.clock.wall_ns();
+        if let Some(change) = self.tracker.as_mut().and_then(|t| t.close(wall)) {
             self.on_event(change);
         }
-        let p = rec.pipeline.clone();
-        let _ = smol::unblock(move || p.set_state(gst::State::Null)).await;
+        conn.close().await;
         let mut st = self.status.lock().unwrap();
         st.current_segment = None;
         st.open_since_ns = None;
-        drop(st);
-        drop(rec);
     }
 
-    fn sample_stats(&mut self, rec: &RecordingPipeline, now: Duration) {
-        let bytes = rec.stats.bytes.load(Ordering::Relaxed);
-        let frames = rec.stats.motion_frames.load(Ordering::Relaxed);
+    fn sample_stats(&mut self, stats: &Stats, now: Duration) {
+        let bytes = stats.bytes.load(Ordering::Relaxed);
+        let frames = stats.motion_frames.load(Ordering::Relaxed);
         if self.bitrate.is_full() {
             self.bitrate.pop_front();
         }
@@ -783,7 +754,7 @@ impl Supervisor {
             }
             _ => (0, 0.0),
         };
-        let media = rec.stats.media.lock().unwrap().clone();
+        let media = stats.media.lock().unwrap().clone();
         let mut st = self.status.lock().unwrap();
         st.bitrate_bps = bps;
         st.codec = media.codec.or(st.codec);
@@ -797,11 +768,11 @@ impl Supervisor {
 
     fn set_state(&mut self, state: State, reason: Option<String>) {
         let mut st = self.status.lock().unwrap();
-        st.track_outage(state, reason.as_deref(), unix_now_ns());
+        st.track_outage(state, reason.as_deref(), self.clock.wall_ns());
         if st.state != state || st.reason != reason {
             st.state = state;
             st.reason = reason;
-            st.since = rfc3339_utc_ns(unix_now_ns());
+            st.since = rfc3339_utc_ns(self.clock.wall_ns());
         }
         if state != State::Recording {
             st.bitrate_bps = 0;
@@ -812,7 +783,7 @@ impl Supervisor {
     fn record_error(&self, text: &str) {
         let mut st = self.status.lock().unwrap();
         st.last_error = Some(text.to_string());
-        st.last_error_at = Some(rfc3339_utc_ns(unix_now_ns()));
+        st.last_error_at = Some(rfc3339_utc_ns(self.clock.wall_ns()));
     }
 
     /// Removes the camera's password from any text that may be logged or served.
@@ -864,17 +835,4 @@ pub fn redact(text: &str, secret: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redacts_password_and_url_userinfo() {
-        let t = redact(
-            "Could not open rtsp://admin:s3cret@cam/x: s3cret rejected",
-            Some("s3cret"),
-        );
-        assert!(!t.contains("s3cret"), "{t}");
-        assert!(t.contains("rtsp://admin:***@cam/x"), "{t}");
-        assert_eq!(redact("no secrets here", None), "no secrets here");
-    }
-}
+mod tests;
