@@ -619,3 +619,145 @@ fn a_file_system_that_reports_no_size_loses_nothing_to_the_floor() {
     assert_eq!(log.matches("free space on").count(), 1, "{log}");
     assert!(!log.contains("below the"), "{log}");
 }
+
+/// Builds a preload library that makes every `write`, `fsync` and `fdatasync` on a file under
+/// `$NVR_TEST_SLOW_STORE` take `$NVR_TEST_SLOW_MS` (an SD card that stalls), and notes each
+/// delayed call as a line in `$NVR_TEST_SLOW_LOG` so the test knows the stall happened.
+fn slow_store_shim(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = dir.join("slow-store.c");
+    std::fs::write(
+        &src,
+        r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static int slow(int fd) {
+    const char *pre = getenv("NVR_TEST_SLOW_STORE");
+    if (!pre) return 0;
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0) return 0;
+    path[n] = 0;
+    if (strncmp(path, pre, strlen(pre)) != 0) return 0;
+    const char *log = getenv("NVR_TEST_SLOW_LOG");
+    if (log) {
+        int l = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (l >= 0) { syscall(SYS_write, l, "slow\n", 5); close(l); }
+    }
+    const char *ms = getenv("NVR_TEST_SLOW_MS");
+    usleep((ms ? atoi(ms) : 2000) * 1000);
+    return 1;
+}
+ssize_t write(int fd, const void *buf, size_t n) {
+    slow(fd);
+    return syscall(SYS_write, fd, buf, n);
+}
+int fsync(int fd) {
+    slow(fd);
+    return syscall(SYS_fsync, fd);
+}
+int fdatasync(int fd) {
+    slow(fd);
+    return syscall(SYS_fdatasync, fd);
+}
+"#,
+    )
+    .unwrap();
+    let lib = dir.join("slow-store.so");
+    let out = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .output()
+        .expect("cc (build-essential)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lib
+}
+
+/// Issue: a closed segment's catalog write (and, now and then, a compaction with two fsyncs)
+/// ran on the executor thread that supervises every camera, so one slow write on an SD card
+/// delayed every camera. nvr's own files are written by one writer thread; a store whose
+/// every write takes 2 s leaves each supervisor beating at least every second.
+#[test]
+fn a_store_whose_writes_take_seconds_delays_no_cameras_supervision() {
+    let dir = TempDir::new("slow-store");
+    let storage = dir.path().join("rec");
+    let (a, b) = (Camera::start(&[]), Camera::start(&[]));
+    let cfg = config(
+        &storage,
+        1,
+        &(camera_table("a", &a.url, "") + &camera_table("b", &b.url, "")),
+    );
+    std::fs::write(dir.path().join("nvr.toml"), cfg).unwrap();
+    let lib = slow_store_shim(dir.path());
+    let store = format!("{}/.nvr/", storage.display());
+    let slow_log = dir.path().join("slow.log");
+    let mut nvr = Nvr::start_env(
+        dir.path(),
+        &dir.path().join("nvr.toml"),
+        &[
+            ("LD_PRELOAD", lib.to_str().unwrap()),
+            ("NVR_TEST_SLOW_STORE", store.as_str()),
+            ("NVR_TEST_SLOW_MS", "2000"),
+            ("NVR_TEST_SLOW_LOG", slow_log.to_str().unwrap()),
+        ],
+    );
+    nvr.wait_state("a", "recording", Duration::from_secs(30));
+    nvr.wait_state("b", "recording", Duration::from_secs(30));
+    // 15 s of 1 s segments: each close is a catalog write that takes 2 s.
+    let mut worst = 0;
+    for _ in 0..150 {
+        for cam in nvr.status()["cameras"].as_array().unwrap() {
+            worst = worst.max(cam["supervisor_idle_ms"].as_u64().unwrap_or(0));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let delayed = std::fs::read_to_string(&slow_log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(
+        delayed >= 5,
+        "the store was not slowed ({delayed} delayed calls)"
+    );
+    // A supervisor beats at least every second; waiting for a write would show 2000 ms or more.
+    assert!(
+        worst < 1_900,
+        "a supervisor was silent for {worst} ms while the store was slow"
+    );
+    for cam in ["a", "b"] {
+        let st = nvr.camera(cam).unwrap();
+        assert_eq!(st["state"], "recording", "{st}");
+        assert!(st["segments_written"].as_u64().unwrap() >= 8, "{st}");
+    }
+    // The writes were late, not lost: after a clean stop the catalog knows every file (a
+    // restart finds none it did not know).
+    nvr.stop();
+    let files = segments(&storage, "a").len() + segments(&storage, "b").len();
+    let again = Nvr::start_with(dir.path(), &dir.path().join("nvr.toml"));
+    let line = wait_for(Duration::from_secs(10), || {
+        again
+            .log_text()
+            .lines()
+            .find(|l| l.contains("catalog: ") && l.contains("found on disk"))
+            .map(str::to_string)
+    })
+    .unwrap();
+    assert!(
+        line.contains(&format!(
+            "catalog: {files} segments (0 found on disk, 0 gone)"
+        )),
+        "{line}"
+    );
+}

@@ -59,6 +59,14 @@ pub struct CameraStatus {
     pub today: Option<serde_json::Value>,
     /// Motion detection, for cameras with `motion = true`.
     pub motion: Option<MotionStatus>,
+    /// Milliseconds since the camera's supervisor last showed life, filled in by `/status`.
+    /// It beats at least every second, whatever the camera does; the systemd watchdog is
+    /// no longer fed once one has been silent for 20 s.
+    pub supervisor_idle_ms: Option<u64>,
+    /// The supervisor's heartbeat: `time::monotonic()` ns of its last sign of life (0 = not
+    /// started).
+    #[serde(skip)]
+    pub heartbeat: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// When and why the camera was not recording (the newest [`MAX_OUTAGES`]), for coverage.
     #[serde(skip)]
     pub outages: std::collections::VecDeque<Outage>,
@@ -155,8 +163,16 @@ impl CameraStatus {
             retry_in_s: None,
             today: None,
             motion: None,
+            supervisor_idle_ms: None,
+            heartbeat: Default::default(),
             outages: Default::default(),
             open_since_ns: None,
         }
+    }
+
+    /// How long ago the supervisor last beat, at monotonic time `now`.
+    pub fn idle(&self, now: std::time::Duration) -> Option<std::time::Duration> {
+        let beat = self.heartbeat.load(std::sync::atomic::Ordering::Relaxed);
+        (beat != 0).then(|| now.saturating_sub(std::time::Duration::from_nanos(beat)))
     }
 }

@@ -67,6 +67,8 @@ pub struct Shared {
     /// Outages of earlier runs, for coverage (saved by the runtime).
     pub history: Mutex<crate::storage::history::History>,
     pub clock: Arc<dyn Clock>,
+    /// Writes nvr's own files (catalog, events, history) off the callers' threads.
+    pub writer: crate::storage::writer::Writer,
 }
 
 pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
@@ -100,9 +102,9 @@ impl<O: Opener> Supervisor<O> {
             initial.motion = Some(Default::default());
         }
         initial.mode = config.mode.name();
+        let heartbeat = initial.heartbeat.clone();
         let status = Arc::new(Mutex::new(initial));
         let (tx, rx) = smol::channel::bounded(4);
-        let heartbeat = Arc::new(AtomicU64::new(0));
         let seed = config.name.bytes().fold(shared.clock.wall_ns(), |h, b| {
             h.rotate_left(5) ^ u64::from(b)
         });

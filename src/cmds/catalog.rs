@@ -46,7 +46,7 @@ pub fn main(config_path: &Path) -> ExitCode {
     let t = Instant::now();
     let none = Default::default();
     let now_ns = unix_now_ns();
-    let log = crate::motion::events::EventLog::open(root);
+    let log = crate::motion::events::EventLog::open(root, None);
     let events = retention::mode_events(&config.retention, &log, &none);
     let needed = |cam: &str, seg: &crate::storage::catalog::Segment| {
         retention::needed_by_mode(&config.retention, &events, now_ns, cam, seg)

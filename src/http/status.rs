@@ -14,6 +14,9 @@ pub fn get(board: &Board) -> super::Response {
         .iter()
         .map(|c| {
             let mut st = c.lock().unwrap().clone();
+            st.supervisor_idle_ms = st
+                .idle(crate::time::monotonic())
+                .map(|d| d.as_millis() as u64);
             // Today's coverage: the figures and the latest gap (the API has them all).
             st.today = board.coverage(&st.name, &today).ok().map(|cov| {
                 serde_json::json!({
@@ -53,6 +56,10 @@ pub fn get(board: &Board) -> super::Response {
             // Why free_bytes is null: the floor is then not applied.
             "space_unknown": space.as_ref().err(),
             "counters": counters,
+            // nvr's own files (catalog, events, history) are written by one thread: the
+            // newest error it met, and writes it had to drop because the disk fell behind.
+            "store_error": board.shared.writer.last_error(),
+            "store_writes_dropped": board.shared.writer.dropped(),
         },
     });
     super::json(200, &body)

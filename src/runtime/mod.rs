@@ -208,13 +208,12 @@ impl Runtime {
         }
         self.retention.cancel().await;
         save_outages(&self.board, Some(crate::time::unix_now_ns()));
-        if let Err(e) = self.board.shared.history.lock().unwrap().sync() {
-            log::warn!("history: {e}");
-        }
         // Fold the journal into the snapshot: the next start reads one file.
         if let Err(e) = self.board.shared.catalog.lock().unwrap().compact() {
             log::warn!("catalog: {e}");
         }
+        let writer = self.board.shared.writer.clone();
+        smol::unblock(move || writer.flush()).await;
     }
 
     pub fn board(&self) -> &Arc<Board> {
@@ -294,9 +293,12 @@ fn prepare_storage(
         }
     }
     let started = std::time::Instant::now();
+    let writer = storage::writer::Writer::start()
+        .map_err(|e| format!("cannot start the store's writer thread: {e}"))?;
     let (catalog, reconciled) = storage::catalog::Catalog::open_with_imports(
         root,
         crate::hikvision::sync::imported_cameras_of(config),
+        &writer,
     )
     .map_err(|e| format!("cannot open the catalog in {}: {e}", root.display()))?;
     for (path, why) in &reconciled.skipped {
@@ -315,15 +317,16 @@ fn prepare_storage(
         catalog: Mutex::new(catalog),
         counters: Mutex::new(storage::Counters::default()),
         retention_now,
-        events: Mutex::new(crate::motion::events::EventLog::open(root)),
+        events: Mutex::new(crate::motion::events::EventLog::open(root, Some(&writer))),
         history: Mutex::new(
-            storage::history::History::open(root, crate::time::unix_now_ns())
+            storage::history::History::open(root, crate::time::unix_now_ns(), &writer)
                 .map_err(|e| format!("cannot open {}/.nvr/history.journal: {e}", root.display()))?,
         ),
         previews: storage::previews::Previews::start(config.pipeline_dir.clone())
             .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))
             .ok(),
         clock: Arc::new(RealClock),
+        writer,
     })
 }
 
@@ -425,8 +428,7 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was: Floor
         storage::retention::forget_snapshots(root, &shared.events.lock().unwrap(), &done);
     save_outages(board, None);
     // The catalog's files and the outage history: nvr's own bookkeeping writes.
-    let written =
-        shared.catalog.lock().unwrap().bytes_written + shared.history.lock().unwrap().bytes_written;
+    let written = shared.writer.bytes_written();
     let mut counters = shared.counters.lock().unwrap();
     counters.catalog_written(written);
     counters.logs_written(crate::logging::bytes_written());

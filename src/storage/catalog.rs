@@ -4,7 +4,8 @@
 //! an append-only journal (`catalog.journal`, one COBS-framed record per added or removed
 //! segment, ~40 bytes). The journal is folded into a new snapshot when it grows past
 //! [`COMPACT_AFTER`] bytes and at clean shutdown, so the catalog is never rewritten per
-//! segment (flash wear).
+//! segment (flash wear). Changes apply in memory at once; the bytes go to the store's writer
+//! thread, so no caller waits for the disk.
 //!
 //! **The files are the truth.** At startup the catalog is loaded and then reconciled with a
 //! walk of the storage folder (directory reads only, plus a few KiB of MP4 header for files it
@@ -12,11 +13,12 @@
 //! crash, a torn journal write, a deleted catalog or files removed behind nvr's back can never
 //! leave it claiming files that are not there or ignoring files that are.
 
+use super::journal::{self, Journal};
 use super::mp4;
+use super::writer::Writer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Journal size that triggers folding it into a new snapshot.
@@ -93,12 +95,8 @@ pub struct Catalog {
     root: PathBuf,
     /// camera → start_ns → segment.
     cameras: BTreeMap<String, BTreeMap<u64, Segment>>,
-    journal: Option<File>,
-    journal_bytes: u64,
-    /// Bytes written to the catalog files since start (flash-wear accounting).
-    pub bytes_written: u64,
-    /// False for a read-only view (`nvr export` beside a running `nvr run`).
-    writable: bool,
+    /// Read-only without a writer (`nvr export` beside a running `nvr run`).
+    journal: Journal,
     /// Imported cameras (Hikvision NAS import): camera → the flat folder of its MP4s.
     imports: BTreeMap<String, PathBuf>,
 }
@@ -109,18 +107,20 @@ impl Catalog {
     }
 
     /// Loads snapshot + journal (whatever of them is readable) and reconciles with the disk,
-    /// then writes a fresh snapshot. Only the recorder (one process) may do this.
-    pub fn open(root: &Path) -> io::Result<(Catalog, Reconciled)> {
-        Self::open_with_imports(root, BTreeMap::new())
+    /// then writes a fresh snapshot (through `writer`). Only the recorder (one process) may
+    /// do this.
+    pub fn open(root: &Path, writer: &Writer) -> io::Result<(Catalog, Reconciled)> {
+        Self::open_with_imports(root, BTreeMap::new(), writer)
     }
 
     /// [`Catalog::open`], also covering imported cameras' folders (camera → folder).
     pub fn open_with_imports(
         root: &Path,
         imports: BTreeMap<String, PathBuf>,
+        writer: &Writer,
     ) -> io::Result<(Catalog, Reconciled)> {
         std::fs::create_dir_all(Self::dir(root))?;
-        let (mut cat, reconciled) = Self::load(root, true, imports)?;
+        let (mut cat, reconciled) = Self::load(root, Some(writer.clone()), imports)?;
         // Start a fresh journal on top of a fresh snapshot: startup is when we know exactly.
         cat.compact()?;
         Ok((cat, reconciled))
@@ -128,22 +128,19 @@ impl Catalog {
 
     /// The same view without writing anything, for readers beside a running recorder.
     pub fn open_readonly(root: &Path, imports: BTreeMap<String, PathBuf>) -> io::Result<Catalog> {
-        Self::load(root, false, imports).map(|(c, _)| c)
+        Self::load(root, None, imports).map(|(c, _)| c)
     }
 
     fn load(
         root: &Path,
-        writable: bool,
+        writer: Option<Writer>,
         imports: BTreeMap<String, PathBuf>,
     ) -> io::Result<(Catalog, Reconciled)> {
         let dir = Self::dir(root);
         let mut cat = Catalog {
             root: root.to_path_buf(),
             cameras: BTreeMap::new(),
-            journal: None,
-            journal_bytes: 0,
-            bytes_written: 0,
-            writable,
+            journal: Journal::new(dir.join("catalog.journal"), writer),
             imports,
         };
         match std::fs::read(dir.join("catalog.bin")) {
@@ -161,19 +158,10 @@ impl Catalog {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        if let Ok(mut bytes) = std::fs::read(dir.join("catalog.journal")) {
-            // Frames end in 0; a torn last frame fails to decode and is ignored (the
-            // reconcile below restores whatever it described from the files).
-            for frame in bytes.split_mut(|&b| b == 0) {
-                if frame.is_empty() {
-                    continue;
-                }
-                let mut buf = frame.to_vec();
-                buf.push(0);
-                if let Ok(rec) = postcard::from_bytes_cobs::<Record>(&mut buf) {
-                    cat.apply(rec);
-                }
-            }
+        // A torn last record is skipped: the reconcile below restores whatever it described
+        // from the files.
+        for rec in journal::read::<Record>(cat.journal.path()).unwrap_or_default() {
+            cat.apply(rec);
         }
         let reconciled = cat.reconcile();
         Ok((cat, reconciled))
@@ -271,32 +259,19 @@ impl Catalog {
     }
 
     fn append(&mut self, rec: &Record) -> io::Result<()> {
-        if !self.writable {
-            return Err(io::Error::other("catalog opened read-only"));
-        }
-        let frame = postcard::to_stdvec_cobs(rec).map_err(io::Error::other)?;
-        if self.journal.is_none() {
-            self.journal = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(Self::dir(&self.root).join("catalog.journal"))?,
-            );
-        }
-        self.journal.as_mut().expect("opened").write_all(&frame)?;
-        self.journal_bytes += frame.len() as u64;
-        self.bytes_written += frame.len() as u64;
-        if self.journal_bytes > COMPACT_AFTER {
+        self.journal.append(rec)?;
+        if self.journal.len() > COMPACT_AFTER {
             self.compact()?;
         }
         Ok(())
     }
 
-    /// Writes a new snapshot (temp file, fsync, rename) and starts an empty journal.
+    /// Queues a new snapshot (temp file, fsync, rename) and an empty journal after it. The
+    /// snapshot is encoded here, from memory (milliseconds); the writer does the I/O.
     pub fn compact(&mut self) -> io::Result<()> {
-        if !self.writable {
+        let Some(writer) = self.journal.writer().cloned() else {
             return Err(io::Error::other("catalog opened read-only"));
-        }
+        };
         let dir = Self::dir(&self.root);
         let snap = Snapshot {
             version: SNAPSHOT_VERSION,
@@ -307,20 +282,9 @@ impl Catalog {
                 .collect(),
         };
         let bytes = postcard::to_stdvec(&snap).map_err(io::Error::other)?;
-        let tmp = dir.join("catalog.bin.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, dir.join("catalog.bin"))?;
-        File::open(&dir)?.sync_all()?;
-        // Only now is the journal redundant.
-        self.journal = None;
-        File::create(dir.join("catalog.journal"))?;
-        self.journal_bytes = 0;
-        self.bytes_written += bytes.len() as u64;
-        Ok(())
+        writer.replace(&dir.join("catalog.bin"), bytes);
+        // In order after the snapshot: only then is the journal redundant.
+        self.journal.rewrite::<Record>([])
     }
 
     pub fn cameras(&self) -> impl Iterator<Item = &str> {

@@ -2,9 +2,10 @@
 //! start, appended as events end, survive restarts. The tracker that makes events from the
 //! detector's reports is `motion::events`; retention reads them here.
 
+use super::journal::{self, Journal};
+use super::writer::Writer;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Box in frame fractions: x, y, w, h.
 pub type Boxes = heapless::Vec<[f32; 4], 8>;
@@ -25,7 +26,7 @@ pub struct Event {
 /// Keeps the newest [`MAX_EVENTS`] (in memory, and on disk: at startup a journal holding more
 /// is rewritten with just those, temp file + rename, so it never grows without bound).
 pub struct EventLog {
-    path: PathBuf,
+    journal: Journal,
     events: std::collections::VecDeque<Event>,
     next_id: u64,
 }
@@ -34,31 +35,28 @@ pub const MAX_EVENTS: usize = 20_000;
 
 impl EventLog {
     /// Reads `{root}/.nvr/events.journal`; unreadable frames (a torn write) are skipped.
-    pub fn open(root: &Path) -> EventLog {
+    /// Without a writer it is a read-only view (a command beside the recorder).
+    pub fn open(root: &Path, writer: Option<&Writer>) -> EventLog {
         let path = root.join(".nvr").join("events.journal");
         let mut events = std::collections::VecDeque::new();
         let mut dropped = 0usize;
-        if let Ok(bytes) = std::fs::read(&path) {
-            for frame in bytes.split(|&b| b == 0).filter(|f| !f.is_empty()) {
-                let mut buf = frame.to_vec();
-                buf.push(0);
-                if let Ok(e) = postcard::from_bytes_cobs::<Event>(&mut buf) {
-                    if events.len() == MAX_EVENTS {
-                        events.pop_front();
-                        dropped += 1;
-                    }
-                    events.push_back(e);
-                }
+        for e in journal::read::<Event>(&path).unwrap_or_default() {
+            if events.len() == MAX_EVENTS {
+                events.pop_front();
+                dropped += 1;
             }
+            events.push_back(e);
         }
+        let mut journal = Journal::new(path, writer.cloned());
         if dropped > 0
-            && let Err(e) = compact(&path, &events)
+            && writer.is_some()
+            && let Err(e) = journal.rewrite(&events)
         {
-            log::warn!("events: cannot compact {}: {e}", path.display());
+            log::warn!("events: cannot compact {}: {e}", journal.path().display());
         }
         let next_id = events.iter().map(|e| e.id + 1).max().unwrap_or(1);
         EventLog {
-            path,
+            journal,
             events,
             next_id,
         }
@@ -79,17 +77,9 @@ impl EventLog {
         id
     }
 
-    /// Appends a closed event (one small write).
+    /// Appends a closed event (one small write, queued).
     pub fn record(&mut self, e: Event) -> std::io::Result<()> {
-        let frame = postcard::to_stdvec_cobs(&e).map_err(std::io::Error::other)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?
-            .write_all(&frame)?;
+        self.journal.append(&e)?;
         if self.events.len() == MAX_EVENTS {
             self.events.pop_front();
         }
@@ -108,26 +98,17 @@ impl EventLog {
     }
 }
 
-/// Rewrites the journal with `events` only.
-fn compact(path: &Path, events: &std::collections::VecDeque<Event>) -> std::io::Result<()> {
-    let tmp = path.with_extension("journal.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    for e in events {
-        f.write_all(&postcard::to_stdvec_cobs(e).map_err(std::io::Error::other)?)?;
-    }
-    f.sync_all()?;
-    std::fs::rename(tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn the_log_survives_restarts_and_torn_writes() {
         let dir = std::env::temp_dir().join(format!("nvr-events-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut log = EventLog::open(&dir);
+        let writer = Writer::start().unwrap();
+        let mut log = EventLog::open(&dir, Some(&writer));
         for i in 0..3u64 {
             let id = log.next_id();
             log.record(Event {
@@ -141,13 +122,14 @@ mod tests {
             })
             .unwrap();
         }
+        writer.flush();
         std::fs::OpenOptions::new()
             .append(true)
             .open(dir.join(".nvr/events.journal"))
             .unwrap()
             .write_all(&[3, 1, 2])
             .unwrap();
-        let mut log = EventLog::open(&dir);
+        let mut log = EventLog::open(&dir, None);
         assert_eq!(log.query(None, 0, u64::MAX).len(), 3);
         assert_eq!(log.query(Some("a"), 0, u64::MAX).len(), 2);
         assert_eq!(log.query(None, 120, 180).len(), 1);
@@ -174,12 +156,14 @@ mod tests {
             .collect();
         let journal = dir.join(".nvr/events.journal");
         std::fs::write(&journal, &frames).unwrap();
-        let mut log = EventLog::open(&dir);
+        let writer = Writer::start().unwrap();
+        let mut log = EventLog::open(&dir, Some(&writer));
         assert_eq!(log.len(), MAX_EVENTS);
         assert_eq!(log.next_id(), MAX_EVENTS as u64 + 11);
+        writer.flush();
         let after = std::fs::metadata(&journal).unwrap().len();
         assert!(after < frames.len() as u64, "journal rewritten smaller");
-        let again = EventLog::open(&dir);
+        let again = EventLog::open(&dir, None);
         assert_eq!(
             again.query(None, 0, u64::MAX).first().map(|e| e.id),
             Some(11)

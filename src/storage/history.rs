@@ -9,11 +9,12 @@
 //! past [`COMPACT_AFTER`], so it stays small however long nvr runs.
 
 use super::coverage::Outage;
+use super::journal::{self, Journal};
+use super::writer::Writer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 /// How far back the history goes (coverage is asked for by day).
 pub const KEEP: u64 = 32 * 86_400 * 1_000_000_000;
@@ -33,47 +34,29 @@ enum Record {
 
 /// Long-lived: owned by the runtime behind a mutex.
 pub struct History {
-    path: PathBuf,
-    file: Option<File>,
+    journal: Journal,
     outages: BTreeMap<String, Vec<Outage>>,
     /// Per camera, the newest persisted outage's start (so each is appended once).
     persisted: BTreeMap<String, u64>,
-    pub bytes_written: u64,
-}
-
-fn decode(bytes: &mut [u8]) -> Vec<Record> {
-    bytes
-        .split_mut(|&b| b == 0)
-        .filter(|f| !f.is_empty())
-        .filter_map(|f| {
-            let mut buf = f.to_vec();
-            buf.push(0);
-            postcard::from_bytes_cobs::<Record>(&mut buf).ok()
-        })
-        .collect()
 }
 
 impl History {
-    /// Loads the history (dropping what is older than [`KEEP`] before `now_ns`).
-    pub fn open(root: &Path, now_ns: u64) -> io::Result<History> {
-        let dir = root.join(".nvr");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("history.journal");
-        let mut bytes = std::fs::read(&path).unwrap_or_default();
-        let big = bytes.len() as u64 > COMPACT_AFTER;
+    /// Loads the history (dropping what is older than [`KEEP`] before `now_ns`); it
+    /// writes through `writer`.
+    pub fn open(root: &Path, now_ns: u64, writer: &Writer) -> io::Result<History> {
+        let path = root.join(".nvr").join("history.journal");
+        let big = std::fs::metadata(&path).is_ok_and(|m| m.len() > COMPACT_AFTER);
         let cutoff = now_ns.saturating_sub(KEEP);
-        let records: Vec<Record> = decode(&mut bytes)
+        let records: Vec<Record> = journal::read::<Record>(&path)?
             .into_iter()
             .filter(|r| match r {
                 Record::Outage { to_ns, .. } => *to_ns >= cutoff,
             })
             .collect();
         let mut h = History {
-            path,
-            file: None,
+            journal: Journal::new(path, Some(writer.clone())),
             outages: BTreeMap::new(),
             persisted: BTreeMap::new(),
-            bytes_written: 0,
         };
         for r in &records {
             match r {
@@ -86,15 +69,7 @@ impl History {
             }
         }
         if big {
-            let tmp = h.path.with_extension("journal.tmp");
-            let mut f = File::create(&tmp)?;
-            for r in &records {
-                let frame = postcard::to_stdvec_cobs(r).map_err(io::Error::other)?;
-                f.write_all(&frame)?;
-                h.bytes_written += frame.len() as u64;
-            }
-            f.sync_all()?;
-            std::fs::rename(&tmp, &h.path)?;
+            h.journal.rewrite(&records)?;
         }
         Ok(h)
     }
@@ -113,21 +88,6 @@ impl History {
         *p = (*p).max(from_ns);
     }
 
-    fn append(&mut self, r: &Record) -> io::Result<()> {
-        if self.file.is_none() {
-            self.file = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?,
-            );
-        }
-        let frame = postcard::to_stdvec_cobs(r).map_err(io::Error::other)?;
-        self.file.as_mut().expect("opened").write_all(&frame)?;
-        self.bytes_written += frame.len() as u64;
-        Ok(())
-    }
-
     /// Appends `camera`'s closed outages not yet in the journal. With `stop_ns`, an outage
     /// still open is closed there (nvr is stopping).
     pub fn save_outages(
@@ -144,7 +104,7 @@ impl History {
             let Some(to_ns) = o.to_ns.or(stop_ns) else {
                 continue;
             };
-            self.append(&Record::Outage {
+            self.journal.append(&Record::Outage {
                 camera: camera.to_string(),
                 from_ns: o.from_ns,
                 to_ns,
@@ -153,14 +113,6 @@ impl History {
             self.remember(camera, o.from_ns, to_ns, &o.reason);
         }
         Ok(())
-    }
-
-    /// At a clean stop: what was appended reaches the disk.
-    pub fn sync(&self) -> io::Result<()> {
-        match &self.file {
-            Some(f) => f.sync_data(),
-            None => Ok(()),
-        }
     }
 
     /// Outages of `camera` from earlier runs (and this one, once saved).
@@ -180,7 +132,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nvr-history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let t0 = 1_800_000_000 * S;
-        let mut h = History::open(&dir, t0).unwrap();
+        let writer = Writer::start().unwrap();
+        let mut h = History::open(&dir, t0, &writer).unwrap();
         let live = [
             Outage {
                 from_ns: t0 + 10 * S,
@@ -196,22 +149,22 @@ mod tests {
         h.save_outages("gate", &live, None).unwrap();
         h.save_outages("gate", &live, None).unwrap(); // appended once
         h.save_outages("gate", &live, Some(t0 + 40 * S)).unwrap(); // the open one, at stop
-        h.sync().unwrap();
         drop(h);
+        writer.flush();
         // A torn last write is ignored.
-        let mut f = OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(dir.join(".nvr/history.journal"))
             .unwrap();
-        f.write_all(&[7, 1, 2]).unwrap();
+        std::io::Write::write_all(&mut f, &[7, 1, 2]).unwrap();
         drop(f);
-        let h = History::open(&dir, t0 + 100 * S).unwrap();
+        let h = History::open(&dir, t0 + 100 * S, &writer).unwrap();
         let o = h.outages("gate");
         assert_eq!(o.len(), 2);
         assert_eq!(o[1].to_ns, Some(t0 + 40 * S));
         assert_eq!(o[0].reason, "camera not recording: timeout");
         // A month later, it has all aged out.
-        let h = History::open(&dir, t0 + KEEP + 200 * S).unwrap();
+        let h = History::open(&dir, t0 + KEEP + 200 * S, &writer).unwrap();
         assert!(h.outages("gate").is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -10,12 +10,14 @@ pub mod coverage;
 pub mod events;
 pub mod export;
 pub mod history;
+pub mod journal;
 pub mod modes;
 pub mod mp4;
 pub mod previews;
 pub mod recovery;
 pub mod retention;
 pub mod samples;
+pub mod writer;
 
 use crate::time::LocalTime;
 use std::path::{Path, PathBuf};

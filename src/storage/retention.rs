@@ -319,7 +319,8 @@ mod tests {
         use crate::storage::events::{Boxes, Event, EventLog};
         let root = std::env::temp_dir().join(format!("nvr-snap-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let mut log = EventLog::open(&root);
+        let writer = crate::storage::writer::Writer::start().unwrap();
+        let mut log = EventLog::open(&root, Some(&writer));
         // Peaks: a at 0:30 and 1:30, b at 0:30. Event 1 spans into the second minute.
         for (camera, start, peak) in [("a", 20, 30), ("a", 80, 90), ("b", 20, 30)] {
             let id = log.next_id();
@@ -345,6 +346,7 @@ mod tests {
         assert!(!exists("a", 1));
         assert!(exists("a", 2), "its peak is in footage that is kept");
         assert!(exists("b", 3), "another camera's");
+        writer.flush();
         std::fs::remove_dir_all(&root).unwrap();
     }
 

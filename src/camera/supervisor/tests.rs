@@ -313,16 +313,18 @@ fn simulate(
     let clock = SimClock::default();
     let (retention_now, _retention) = smol::channel::bounded(1);
     let root = scratch.0.clone();
+    let writer = crate::storage::writer::Writer::start().unwrap();
     let shared = Arc::new(Shared {
         storage_root: root.clone(),
         pipeline_dir: PathBuf::from("pipelines"),
-        catalog: Mutex::new(Catalog::open(&root).unwrap().0),
+        catalog: Mutex::new(Catalog::open(&root, &writer).unwrap().0),
         counters: Mutex::new(Counters::default()),
         retention_now,
         previews: None,
-        events: Mutex::new(crate::motion::events::EventLog::open(&root)),
-        history: Mutex::new(crate::storage::history::History::open(&root, 1).unwrap()),
+        events: Mutex::new(crate::motion::events::EventLog::open(&root, Some(&writer))),
+        history: Mutex::new(crate::storage::history::History::open(&root, 1, &writer).unwrap()),
         clock: Arc::new(clock.clone()),
+        writer: writer.clone(),
     });
     let log: Log = Arc::default();
     let fake = FakeCamera {
@@ -375,6 +377,7 @@ fn simulate(
     let did = log.lock().unwrap().clone();
     let status = handle.status.lock().unwrap().clone();
     let segments_in_catalog = shared.catalog.lock().unwrap().len();
+    writer.flush();
     Run {
         states: states.into_inner().unwrap(),
         did,

@@ -1,13 +1,15 @@
 use super::*;
 use crate::time::LocalTime;
+use std::io::Write;
 
-struct Dir(PathBuf);
+/// A scratch store and its writer.
+struct Dir(PathBuf, Writer);
 impl Dir {
     fn new(name: &str) -> Dir {
         let p = std::env::temp_dir().join(format!("nvr-cat-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        Dir(p, Writer::start().unwrap())
     }
 }
 impl Drop for Dir {
@@ -68,7 +70,7 @@ fn rebuilds_from_the_files_when_the_catalog_is_missing() {
     let a = segment_file(&d.0, "front", T0, 60_000);
     segment_file(&d.0, "front", T0 + 60, 59_500);
     segment_file(&d.0, "back", T0, 10_000);
-    let (cat, r) = Catalog::open(&d.0).unwrap();
+    let (cat, r) = Catalog::open(&d.0, &d.1).unwrap();
     assert_eq!((r.added, r.dropped), (3, 0));
     let front: Vec<_> = cat.segments("front").collect();
     assert_eq!(front.len(), 2);
@@ -77,15 +79,16 @@ fn rebuilds_from_the_files_when_the_catalog_is_missing() {
     assert_eq!(front[1].duration_ms, 59_500);
     // Deleting the catalog files changes nothing: the files are the truth.
     drop(cat);
+    d.1.flush();
     std::fs::remove_dir_all(d.0.join(".nvr")).unwrap();
-    let (cat, r) = Catalog::open(&d.0).unwrap();
+    let (cat, r) = Catalog::open(&d.0, &d.1).unwrap();
     assert_eq!((r.added, cat.len()), (3, 3));
 }
 
 #[test]
 fn journal_survives_restart_and_a_torn_last_write() {
     let d = Dir::new("journal");
-    let (mut cat, _) = Catalog::open(&d.0).unwrap();
+    let (mut cat, _) = Catalog::open(&d.0, &d.1).unwrap();
     let name = segment_file(&d.0, "cam", T0, 2_000);
     let path = d.0.join("cam").join(&name);
     let seg = Segment {
@@ -99,14 +102,15 @@ fn journal_survives_restart_and_a_torn_last_write() {
     };
     cat.add("cam", seg.clone()).unwrap();
     drop(cat);
+    d.1.flush();
     // A crash mid-append: half a frame at the end of the journal.
-    let mut j = OpenOptions::new()
+    let mut j = std::fs::OpenOptions::new()
         .append(true)
         .open(d.0.join(".nvr/catalog.journal"))
         .unwrap();
     j.write_all(&[0x05, 0x01, 0x63]).unwrap();
     drop(j);
-    let (cat, r) = Catalog::open(&d.0).unwrap();
+    let (cat, r) = Catalog::open(&d.0, &d.1).unwrap();
     // The journal's exact record (sub-second start, codec, motion) wins over the file scan.
     assert_eq!(r.added, 0);
     assert_eq!(cat.segments("cam").next(), Some(&seg));
@@ -117,12 +121,13 @@ fn files_removed_behind_its_back_are_dropped_and_strays_reported() {
     let d = Dir::new("behind");
     let keep = segment_file(&d.0, "cam", T0, 1_000);
     let gone = segment_file(&d.0, "cam", T0 + 1, 1_000);
-    let (cat, _) = Catalog::open(&d.0).unwrap();
+    let (cat, _) = Catalog::open(&d.0, &d.1).unwrap();
     assert_eq!(cat.len(), 2);
     drop(cat);
+    d.1.flush();
     std::fs::remove_file(d.0.join("cam").join(&gone)).unwrap();
     std::fs::write(d.0.join("cam/2026-03-29/01-40-00+0000.mp4"), b"not an mp4").unwrap();
-    let (cat, r) = Catalog::open(&d.0).unwrap();
+    let (cat, r) = Catalog::open(&d.0, &d.1).unwrap();
     assert_eq!(r.dropped, 1);
     assert_eq!(r.skipped.len(), 1);
     assert!(r.skipped[0].1.contains("no MP4 index"), "{:?}", r.skipped);
@@ -136,7 +141,7 @@ fn range_selects_overlapping_segments() {
     for i in 0..5 {
         segment_file(&d.0, "cam", T0 + i * 60, 60_000);
     }
-    let (cat, _) = Catalog::open(&d.0).unwrap();
+    let (cat, _) = Catalog::open(&d.0, &d.1).unwrap();
     let ns = |s: i64| s as u64 * 1_000_000_000;
     let r = cat.range("cam", ns(T0 + 90), ns(T0 + 150));
     assert_eq!(r.len(), 2);
