@@ -143,14 +143,20 @@ pub struct Rejected {
 
 pub const MAX_REJECTED: usize = 64;
 
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
+fn short(b: &[u8], o: usize, n: usize) -> IndexError {
+    IndexError::TooShort {
+        need: (o + n) as u64,
+        have: b.len() as u64,
+    }
 }
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+fn u16_at(b: &[u8], o: usize) -> Result<u16, IndexError> {
+    crate::bytes::le16(b, o).ok_or_else(|| short(b, o, 2))
 }
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
+fn u32_at(b: &[u8], o: usize) -> Result<u32, IndexError> {
+    crate::bytes::le32(b, o).ok_or_else(|| short(b, o, 4))
+}
+fn u64_at(b: &[u8], o: usize) -> Result<u64, IndexError> {
+    crate::bytes::le64(b, o).ok_or_else(|| short(b, o, 8))
 }
 
 /// Recognises index formats nvr does not read, from the first bytes.
@@ -179,8 +185,8 @@ pub fn parse_header(data: &[u8]) -> Result<Header, IndexError> {
             have: data.len() as u64,
         });
     }
-    let version = u32_at(data, 8);
-    let av_files = u32_at(data, 12);
+    let version = u32_at(data, 8)?;
+    let av_files = u32_at(data, 12)?;
     if !(1..=10).contains(&version) {
         return Err(IndexError::BadHeader(format!("version {version}")));
     }
@@ -189,17 +195,21 @@ pub fn parse_header(data: &[u8]) -> Result<Header, IndexError> {
     }
     // The current-file slots: 49 × 24 bytes at 24; slot 0 is unused on cameras, the first
     // set one (file number != 0xFFFF) is the camera's channel.
-    let current = (0..49).find_map(|i| {
+    let mut current = None;
+    for i in 0..49 {
         let o = 24 + i * 24;
-        let file = u16_at(data, o);
-        (file != 0xFFFF && u32_at(data, o + 4) != 0).then(|| (file, u16_at(data, o + 2)))
-    });
+        let file = u16_at(data, o)?;
+        if file != 0xFFFF && u32_at(data, o + 4)? != 0 {
+            current = Some((file, u16_at(data, o + 2)?));
+            break;
+        }
+    }
     Ok(Header {
-        modify_times: u64_at(data, 0),
+        modify_times: u64_at(data, 0)?,
         version,
         av_files,
-        next_file: u32_at(data, 16),
-        last_file: u32_at(data, 20),
+        next_file: u32_at(data, 16)?,
+        last_file: u32_at(data, 20)?,
         current,
     })
 }
@@ -225,16 +235,16 @@ pub fn parse(data: &[u8], container_len: impl Fn(u32) -> Option<u64>) -> Result<
     for f in 0..header.av_files as usize {
         let o = HEADER_LEN + f * FILE_REC_LEN;
         let rec = FileRecord {
-            file_no: u32_at(data, o),
-            chan: u16_at(data, o + 4),
-            last_seg: u16_at(data, o + 6),
-            start_sec: u32_at(data, o + 8),
-            end_sec: u32_at(data, o + 12),
+            file_no: u32_at(data, o)?,
+            chan: u16_at(data, o + 4)?,
+            last_seg: u16_at(data, o + 6)?,
+            start_sec: u32_at(data, o + 8)?,
+            end_sec: u32_at(data, o + 12)?,
         };
         files.push(rec);
-        let records: Vec<SegmentRecord> = (0..SEGS_PER_FILE)
+        let records = (0..SEGS_PER_FILE)
             .map(|s| segment_record(data, seg_base + (f * SEGS_PER_FILE + s) * SEG_REC_LEN))
-            .collect();
+            .collect::<Result<Vec<SegmentRecord>, IndexError>>()?;
         counts.closed_records += records
             .iter()
             .filter(|r| r.kind != 0 && r.end.is_some())
@@ -297,21 +307,22 @@ pub fn parse(data: &[u8], container_len: impl Fn(u32) -> Option<u64>) -> Result<
     })
 }
 
-fn segment_record(data: &[u8], o: usize) -> SegmentRecord {
-    let end_sec = u32_at(data, o + 16);
-    SegmentRecord {
-        kind: data[o],
+fn segment_record(data: &[u8], o: usize) -> Result<SegmentRecord, IndexError> {
+    let end_sec = u32_at(data, o + 16)?;
+    let end_usec = u32_at(data, o + 20)?;
+    Ok(SegmentRecord {
+        kind: *data.get(o).ok_or_else(|| short(data, o, 1))?,
         start: CamTime {
-            sec: u32_at(data, o + 8),
-            usec: u32_at(data, o + 12),
+            sec: u32_at(data, o + 8)?,
+            usec: u32_at(data, o + 12)?,
         },
-        end: (end_sec != 0).then(|| CamTime {
+        end: (end_sec != 0).then_some(CamTime {
             sec: end_sec,
-            usec: u32_at(data, o + 20),
+            usec: end_usec,
         }),
-        start_offset: u32_at(data, o + 40),
-        end_offset: u32_at(data, o + 44),
-    }
+        start_offset: u32_at(data, o + 40)?,
+        end_offset: u32_at(data, o + 44)?,
+    })
 }
 
 fn plausibility(

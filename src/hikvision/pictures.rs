@@ -49,17 +49,17 @@ struct Raw {
 }
 
 fn raw(b: &[u8]) -> Option<Raw> {
-    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
-    if b[0] == 0 && u32_at(8) == 0 {
+    let u32_at = |o: usize| crate::bytes::le32(b, o);
+    if *b.first()? == 0 && u32_at(8)? == 0 {
         return None; // empty slot
     }
     Some(Raw {
         time: CamTime {
-            sec: u32_at(8),
-            usec: u32_at(12),
+            sec: u32_at(8)?,
+            usec: u32_at(12)?,
         },
-        start_offset: u32_at(40),
-        end_offset: u32_at(44),
+        start_offset: u32_at(40)?,
+        end_offset: u32_at(44)?,
     })
 }
 
@@ -87,7 +87,7 @@ pub fn parse(
     let used: Vec<bool> = (0..n)
         .map(|f| {
             let o = index::HEADER_LEN + f * 32 + 4;
-            u16::from_le_bytes([data[o], data[o + 1]]) != 0xFFFF
+            crate::bytes::le16(data, o).is_some_and(|v| v != 0xFFFF)
         })
         .collect();
     let strided = strided(data, table, &used, &container_len);

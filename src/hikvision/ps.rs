@@ -82,10 +82,7 @@ impl fmt::Display for PsError {
 impl std::error::Error for PsError {}
 
 fn be16(b: &[u8], o: usize) -> Option<usize> {
-    Some(usize::from(u16::from_be_bytes([
-        *b.get(o)?,
-        *b.get(o + 1)?,
-    ])))
+    crate::bytes::be16(b, o).map(usize::from)
 }
 
 /// What starts at some byte of a program stream.
@@ -209,9 +206,7 @@ fn video_size(info: &[u8]) -> Option<(u16, u16)> {
         let (tag, len) = (info[i], usize::from(info[i + 1]));
         let body = info.get(i + 2..i + 2 + len)?;
         if tag == 0x42 && len >= 8 {
-            let w = u16::from_be_bytes([body[4], body[5]]);
-            let h = u16::from_be_bytes([body[6], body[7]]);
-            return Some((w, h));
+            return Some((crate::bytes::be16(body, 4)?, crate::bytes::be16(body, 6)?));
         }
         i += 2 + len;
     }

@@ -62,7 +62,7 @@ fn is_camera(dir: &Path) -> bool {
 
 /// `info.bin`: 68 bytes, the number of data folders as u32 at 64.
 pub fn datadir_count(info: &[u8]) -> Option<u32> {
-    let n = u32::from_le_bytes(info.get(64..68)?.try_into().ok()?);
+    let n = crate::bytes::le32(info, 64)?;
     (1..=256).contains(&n).then_some(n)
 }
 

@@ -1,6 +1,9 @@
-//! Just enough MP4 box reading to tell whether a segment on disk is playable and how long it
-//! is, without a demuxer: top-level box headers, then `moov/mvhd`. Reads a few KiB per file.
+//! The one MP4 box reader: top-level box headers of a file (reading only the `moov`), and a
+//! bounds-checked walk of the boxes inside it. Enough to tell whether a segment on disk is
+//! playable and how long it is without a demuxer (a few KiB per file); `samples` reads the
+//! sample tables with it for export.
 
+use crate::bytes::{be32, be64};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -55,12 +58,12 @@ pub fn read_top(path: &Path) -> io::Result<TopLevel> {
         f.seek(SeekFrom::Start(pos))?;
         let mut h = [0u8; 16];
         f.read_exact(&mut h[..8])?;
-        let mut size = u64::from(u32::from_be_bytes(h[..4].try_into().unwrap()));
+        let mut size = u64::from(be32(&h, 0).unwrap_or(0));
         let kind = [h[4], h[5], h[6], h[7]];
         let mut header = 8;
         if size == 1 {
             f.read_exact(&mut h[8..16])?;
-            size = u64::from_be_bytes(h[8..16].try_into().unwrap());
+            size = be64(&h, 8).unwrap_or(0);
             header = 16;
         } else if size == 0 {
             size = len - pos;
@@ -77,36 +80,44 @@ pub fn read_top(path: &Path) -> io::Result<TopLevel> {
             b"moof" => top.fragmented = true,
             _ => {}
         }
-        pos += size;
+        pos = pos.saturating_add(size);
     }
     Ok(top)
 }
 
-/// `moov/mvhd`: (timescale, duration).
-pub fn mvhd(moov: &[u8]) -> Option<(u32, u64)> {
+/// The boxes inside `b`, in order: (type, body). Stops at the first box that does not fit
+/// (a file cut short): what came before it is still read.
+pub fn children(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let mut i = 0usize;
-    while i + 8 <= moov.len() {
-        let size = u32::from_be_bytes(moov[i..i + 4].try_into().ok()?) as usize;
-        if size < 8 || i + size > moov.len() {
+    std::iter::from_fn(move || {
+        let size = be32(b, i)? as usize;
+        let (header, size) = match size {
+            1 => (16, usize::try_from(be64(b, i + 8)?).ok()?),
+            0 => (8, b.len() - i),
+            _ => (8, size),
+        };
+        if size < header || size > b.len() - i {
             return None;
         }
-        if &moov[i + 4..i + 8] == b"mvhd" {
-            let b = &moov[i + 8..i + size];
-            return if *b.first()? == 1 {
-                Some((
-                    u32::from_be_bytes(b.get(20..24)?.try_into().ok()?),
-                    u64::from_be_bytes(b.get(24..32)?.try_into().ok()?),
-                ))
-            } else {
-                Some((
-                    u32::from_be_bytes(b.get(12..16)?.try_into().ok()?),
-                    u64::from(u32::from_be_bytes(b.get(16..20)?.try_into().ok()?)),
-                ))
-            };
-        }
+        let item = (&b[i + 4..i + 8], &b[i + header..i + size]);
         i += size;
+        Some(item)
+    })
+}
+
+/// The body of the first box of type `kind` inside `b`.
+pub fn child<'a>(b: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    children(b).find(|(k, _)| k == kind).map(|(_, body)| body)
+}
+
+/// `moov/mvhd`: (timescale, duration).
+pub fn mvhd(moov: &[u8]) -> Option<(u32, u64)> {
+    let b = child(moov, b"mvhd")?;
+    if *b.first()? == 1 {
+        Some((be32(b, 20)?, be64(b, 24)?))
+    } else {
+        Some((be32(b, 12)?, u64::from(be32(b, 16)?)))
     }
-    None
 }
 
 /// One box, for tests: size, type, body.

@@ -7,6 +7,7 @@
 //! an error and export uses the `splitmuxsrc` route. Every size is checked against the box it
 //! comes from, so a corrupt file is an error, never a panic or a huge allocation.
 
+use super::mp4;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,69 +65,36 @@ pub struct Movie {
 
 type R<T> = Result<T, String>;
 
+fn truncated() -> String {
+    "truncated box".into()
+}
 fn u16_at(b: &[u8], o: usize) -> R<u16> {
-    b.get(o..o + 2)
-        .map(|s| u16::from_be_bytes([s[0], s[1]]))
-        .ok_or_else(|| "truncated box".into())
+    crate::bytes::be16(b, o).ok_or_else(truncated)
 }
 fn u32_at(b: &[u8], o: usize) -> R<u32> {
-    b.get(o..o + 4)
-        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| "truncated box".into())
+    crate::bytes::be32(b, o).ok_or_else(truncated)
 }
 fn u64_at(b: &[u8], o: usize) -> R<u64> {
-    b.get(o..o + 8)
-        .map(|s| u64::from_be_bytes(s.try_into().expect("8")))
-        .ok_or_else(|| "truncated box".into())
-}
-
-/// The child boxes of `b`: (type, body).
-fn children(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    let mut i = 0usize;
-    std::iter::from_fn(move || {
-        if i + 8 > b.len() {
-            return None;
-        }
-        let size = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
-        let (header, size) = if size == 1 {
-            (
-                16,
-                u64::from_be_bytes(b.get(i + 8..i + 16)?.try_into().ok()?) as usize,
-            )
-        } else if size == 0 {
-            (8, b.len() - i)
-        } else {
-            (8, size)
-        };
-        if size < header || i + size > b.len() {
-            return None;
-        }
-        let item = (&b[i + 4..i + 8], &b[i + header..i + size]);
-        i += size;
-        Some(item)
-    })
+    crate::bytes::be64(b, o).ok_or_else(truncated)
 }
 
 fn child<'a>(b: &'a [u8], kind: &[u8; 4]) -> R<&'a [u8]> {
-    children(b)
-        .find(|(k, _)| *k == kind)
-        .map(|(_, body)| body)
-        .ok_or_else(|| format!("no {} box", String::from_utf8_lossy(kind)))
+    mp4::child(b, kind).ok_or_else(|| format!("no {} box", String::from_utf8_lossy(kind)))
 }
 
 pub fn read(path: &Path) -> R<Movie> {
-    let top = super::mp4::read_top(path).map_err(|e| e.to_string())?;
+    let top = mp4::read_top(path).map_err(|e| e.to_string())?;
     let moov = top.moov.ok_or("no moov box (not a finished MP4)")?;
     if top.fragmented || child(&moov, b"mvex").is_ok() {
         return Err("fragmented MP4".into());
     }
-    let (timescale, duration) = super::mp4::mvhd(&moov).ok_or("no mvhd box")?;
+    let (timescale, duration) = mp4::mvhd(&moov).ok_or("no mvhd box")?;
     if timescale == 0 {
         return Err("mvhd timescale 0".into());
     }
     let mut video = None;
     let mut audio = None;
-    for (kind, trak) in children(&moov) {
+    for (kind, trak) in mp4::children(&moov) {
         if kind != b"trak" {
             continue;
         }
@@ -197,7 +165,7 @@ fn track(trak: &[u8]) -> R<Track> {
 /// The first sample description as caps mp4mux accepts.
 fn sample_entry(stsd: &[u8], video: bool) -> R<gst::Caps> {
     let entries = stsd.get(8..).ok_or("truncated stsd")?;
-    let (kind, entry) = children(entries).next().ok_or("empty stsd")?;
+    let (kind, entry) = mp4::children(entries).next().ok_or("empty stsd")?;
     if video {
         let (media, format, config) = match kind {
             b"avc1" => ("video/x-h264", "avc", b"avcC"),
