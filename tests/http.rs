@@ -86,16 +86,13 @@ fn wrong_methods_get_405_and_head_works() {
     let day = seg.parent().unwrap().file_name().unwrap().to_str().unwrap();
     let file = seg.file_stem().unwrap().to_str().unwrap();
     let preview = format!("/api/cameras/cam/preview/{day}/{file}.jpg");
-    for path in [
-        "/status",
-        "/",
-        "/api/cameras",
-        "/api/cameras/cam/segments",
-        "/api/events",
-        "/api/events/1/snapshot.jpg",
-        "/api/cameras/cam/export.mp4?from=0&to=1",
-        preview.as_str(),
-    ] {
+    // Every route there is (the table the server parses with), and a real preview.
+    let table = nvr::http::path::Route::TABLE.iter().map(|(p, _)| *p);
+    let paths: Vec<&str> = table
+        .chain(["/api/cameras/cam/export.mp4?from=0&to=1", preview.as_str()])
+        .collect();
+    assert!(paths.len() >= 11);
+    for path in paths {
         for method in ["POST", "DELETE", "PUT"] {
             let resp = request(&addr, method, path);
             assert_eq!(status_of(&resp), 405, "{method} {path}: {resp}");

@@ -21,23 +21,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 const MAX_EXPORTS: usize = 2;
 static EXPORTS: AtomicUsize = AtomicUsize::new(0);
 
-pub fn route(req: tiny_http::Request, board: &Board, path: &str, query: &str) {
-    let rest = path.trim_start_matches("/api/cameras").trim_matches('/');
-    match rest.split('/').collect::<Vec<_>>().as_slice() {
-        [""] => super::respond(req, list(board)),
-        [camera, "export.mp4"] => export_mp4(req, board, camera, query),
-        [camera, "segments"] => super::respond(req, segments(board, camera, query)),
-        [camera, "coverage"] => super::respond(req, coverage(board, camera, query)),
-        [camera, "preview", day, file] => preview(req, board, camera, day, file, query),
-        _ => super::respond(
-            req,
-            super::json(404, &serde_json::json!({"error": "not found"})),
-        ),
-    }
-}
-
 /// Configured cameras and cameras that only have recordings (removed, or imported).
-fn list(board: &Board) -> super::Response {
+pub fn list(board: &Board) -> super::Response {
     let cat = board.shared.catalog.lock().unwrap();
     let mut names: std::collections::BTreeSet<String> = board
         .cameras()
@@ -67,7 +52,7 @@ fn list(board: &Board) -> super::Response {
     super::json(200, &serde_json::json!({ "cameras": cameras }))
 }
 
-fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
+pub fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
     let parse = |key: &str, default: u64| match query_param(query, key) {
         Some(v) => crate::time::parse_time(&v).map_err(|e| format!("{key}: {e}")),
         None => Ok(default),
@@ -104,7 +89,7 @@ fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
     )
 }
 
-fn preview(
+pub fn preview(
     req: tiny_http::Request,
     board: &Board,
     camera: &str,
@@ -163,7 +148,7 @@ fn preview(
     );
 }
 
-fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
+pub fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
     let day = query_param(query, "day").unwrap_or_else(|| {
         crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
             .date()
@@ -186,7 +171,7 @@ fn source_name(s: crate::storage::catalog::Source) -> &'static str {
 
 use super::query_param;
 
-fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {
+pub fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {
     let bad = |msg: String| super::json(400, &serde_json::json!({ "error": msg }));
     let times = (|| {
         let from = query_param(query, "from").ok_or("from= is required")?;

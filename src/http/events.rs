@@ -45,20 +45,12 @@ pub fn get(board: &Board, query: &str) -> super::Response {
 }
 
 /// `GET /api/events/ID/snapshot.jpg`: the event's peak frame.
-pub fn snapshot(board: &Board, path: &str) -> super::Response {
+pub fn snapshot(board: &Board, id: u64) -> super::Response {
     let not_found = || {
         super::json(
             404,
             &serde_json::json!({"error": "no snapshot for that event"}),
         )
-    };
-    let Some(id) = path
-        .trim_start_matches("/api/events/")
-        .trim_end_matches("/snapshot.jpg")
-        .parse::<u64>()
-        .ok()
-    else {
-        return not_found();
     };
     let camera = board
         .shared

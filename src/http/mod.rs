@@ -5,10 +5,12 @@
 
 mod cameras;
 mod events;
+pub mod path;
 mod status;
 mod ui;
 
 use crate::board::Board;
+use path::Route;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -56,49 +58,34 @@ impl Drop for HttpServer {
 fn route(req: tiny_http::Request, board: &Board) {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let path = path.to_string();
+    let Some(route) = Route::parse(path) else {
+        return respond(req, not_found(path));
+    };
     // Every resource here is read-only. HEAD is GET without the body (tiny_http drops it).
     if !matches!(
         req.method(),
         tiny_http::Method::Get | tiny_http::Method::Head
     ) {
-        let response = if exists(&path) {
-            json(405, &serde_json::json!({"error": "method not allowed"}))
-                .with_header(tiny_http::Header::from_bytes("Allow", "GET, HEAD").expect("header"))
-        } else {
-            not_found(&path)
-        };
+        let response = json(405, &serde_json::json!({"error": "method not allowed"}))
+            .with_header(tiny_http::Header::from_bytes("Allow", "GET, HEAD").expect("header"));
         return respond(req, response);
     }
-    if is_snapshot(&path) {
-        return respond(req, events::snapshot(board, &path));
-    }
-    if path.starts_with("/api/cameras") {
-        // May hand the request to a thread of its own (exports stream for a while).
-        return cameras::route(req, board, &path, query);
-    }
-    if let Some(page) = ui::get(&path) {
-        return respond(req, page);
-    }
-    let response = match path.as_str() {
-        "/status" => status::get(board),
-        "/api/events" => events::get(board, query),
-        _ => not_found(&path),
+    let response = match route {
+        Route::Page(page) => ui::get(page),
+        Route::Status => status::get(board),
+        Route::Events => events::get(board, query),
+        Route::EventSnapshot(id) => events::snapshot(board, id),
+        Route::Cameras => cameras::list(board),
+        Route::Segments(camera) => cameras::segments(board, &camera, query),
+        Route::Coverage(camera) => cameras::coverage(board, &camera, query),
+        // These two answer from threads of their own (a preview may be decoded, an export
+        // streams for a while): nothing slow on the routing thread.
+        Route::Preview { camera, day, file } => {
+            return cameras::preview(req, board, &camera, &day, &file, query);
+        }
+        Route::Export(camera) => return cameras::export_mp4(req, board, &camera, query),
     };
     respond(req, response);
-}
-
-fn is_snapshot(path: &str) -> bool {
-    path.starts_with("/api/events/") && path.ends_with("/snapshot.jpg")
-}
-
-/// Whether `path` names one of the resources (whatever the method).
-fn exists(path: &str) -> bool {
-    matches!(path, "/status" | "/api/events")
-        || is_snapshot(path)
-        || path == "/api/cameras"
-        || path.starts_with("/api/cameras/")
-        || ui::get(path).is_some()
 }
 
 /// 404, naming at most the first 100 characters of the path asked for.

@@ -21,20 +21,30 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The file at `path`, if it is one of the page's.
-pub fn get(path: &str) -> Option<super::Response> {
-    let path = if path == "/index.html" { "/" } else { path };
-    let (_, kind, body) = FILES.iter().find(|(p, _, _)| *p == path)?;
+/// The page's file at `path` (one of [`super::path::PAGES`]).
+pub fn get(path: &str) -> super::Response {
+    let Some((_, kind, body)) = FILES.iter().find(|(p, _, _)| *p == path) else {
+        return super::not_found(path);
+    };
     let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k, v).expect("header");
-    Some(
-        tiny_http::Response::from_data(body.as_bytes().to_vec())
-            .with_header(header("Content-Type", kind))
-            .with_header(header(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; \
+    tiny_http::Response::from_data(body.as_bytes().to_vec())
+        .with_header(header("Content-Type", kind))
+        .with_header(header(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; \
                  frame-ancestors 'none'",
-            ))
-            .with_header(header("X-Content-Type-Options", "nosniff"))
-            .with_header(header("Cache-Control", "no-cache")),
-    )
+        ))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+        .with_header(header("Cache-Control", "no-cache"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_page_route_has_its_file() {
+        for page in super::super::path::PAGES {
+            assert!(super::FILES.iter().any(|(p, _, _)| *p == page), "{page}");
+        }
+        assert_eq!(super::FILES.len(), super::super::path::PAGES.len());
+    }
 }
