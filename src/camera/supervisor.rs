@@ -71,6 +71,29 @@ pub struct Shared {
     pub writer: crate::storage::writer::Writer,
 }
 
+#[cfg(test)]
+impl Shared {
+    /// A store at `root` with no cameras, previews or retention, on `clock`.
+    pub fn for_test(root: &Path, clock: Arc<dyn Clock>) -> Shared {
+        let writer = crate::storage::writer::Writer::start().expect("writer thread");
+        let (retention_now, _) = smol::channel::bounded(1);
+        Shared {
+            storage_root: root.to_path_buf(),
+            pipeline_dir: PathBuf::from("pipelines"),
+            catalog: Mutex::new(Catalog::open(root, &writer).expect("catalog").0),
+            counters: Mutex::new(Counters::default()),
+            retention_now,
+            previews: None,
+            events: Mutex::new(crate::motion::events::EventLog::open(root, Some(&writer))),
+            history: Mutex::new(
+                crate::storage::history::History::open(root, 1, &writer).expect("history"),
+            ),
+            clock,
+            writer,
+        }
+    }
+}
+
 pub fn spawn(config: CameraConfig, shared: Arc<Shared>) -> CameraHandle {
     let opener = Gst {
         storage_root: shared.storage_root.clone(),

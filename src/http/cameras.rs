@@ -11,18 +11,18 @@
 //!   (fragmented MP4) while it is produced; 404 with a JSON reason when nothing was recorded.
 //!   TIME as for `nvr export` (write `+` in an offset as `%2B`, or use `Z`).
 
+use super::conn::{Connection, Method};
+use super::{HttpError, Reply};
 use crate::board::Board;
 use crate::storage::export::{self, ExportError, Output};
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Exports running at once; more get 503 (each is a pipeline and a thread).
 const MAX_EXPORTS: usize = 2;
 static EXPORTS: AtomicUsize = AtomicUsize::new(0);
 
 /// Configured cameras and cameras that only have recordings (removed, or imported).
-pub fn list(board: &Board) -> super::Response {
+pub fn list(board: &Board) -> Reply {
     let cat = board.shared.catalog.lock().unwrap();
     let mut names: std::collections::BTreeSet<String> = board
         .cameras()
@@ -49,20 +49,18 @@ pub fn list(board: &Board) -> super::Response {
             })
         })
         .collect();
-    super::json(200, &serde_json::json!({ "cameras": cameras }))
+    Reply::Json(serde_json::json!({ "cameras": cameras }))
 }
 
-pub fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
-    let parse = |key: &str, default: u64| match query_param(query, key) {
+pub fn segments(board: &Board, camera: &str, query: &str) -> Result<Reply, HttpError> {
+    let parse = |key: &str, default: u64| match super::query_param(query, key) {
         Some(v) => crate::time::parse_time(&v).map_err(|e| format!("{key}: {e}")),
         None => Ok(default),
     };
-    let (from, to) = match (parse("from", 0), parse("to", u64::MAX)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => {
-            return super::json(400, &serde_json::json!({ "error": e }));
-        }
-    };
+    let (from, to) = (
+        parse("from", 0).map_err(HttpError::BadRequest)?,
+        parse("to", u64::MAX).map_err(HttpError::BadRequest)?,
+    );
     let cat = board.shared.catalog.lock().unwrap();
     let list: Vec<_> = cat
         .range(camera, from, to)
@@ -83,21 +81,21 @@ pub fn segments(board: &Board, camera: &str, query: &str) -> super::Response {
             })
         })
         .collect();
-    super::json(
-        200,
-        &serde_json::json!({ "camera": camera, "segments": list }),
-    )
+    Ok(Reply::Json(
+        serde_json::json!({ "camera": camera, "segments": list }),
+    ))
 }
 
-pub fn preview(
-    req: tiny_http::Request,
+/// Answered from the preview worker, which makes the JPEG if it is not there yet: the
+/// routing thread never decodes.
+pub fn preview<C: Connection + Send + 'static>(
+    mut conn: C,
     board: &Board,
     camera: &str,
     day: &str,
     file: &str,
     query: &str,
-) {
-    let not_found = || super::json(404, &serde_json::json!({"error": "no such segment"}));
+) -> Option<C> {
     let name = format!("{day}/{}", file.trim_end_matches(".jpg"));
     let name = if name.ends_with(".mp4") {
         name
@@ -111,55 +109,48 @@ pub fn preview(
             .map(|s| (cat.path_of(camera, s), s.codec.to_string()))
     };
     let (Some((segment, codec)), Some(previews)) = (segment, board.shared.previews.as_ref()) else {
-        return super::respond(req, not_found());
+        super::send(
+            &mut conn,
+            Err(HttpError::NotFound("no such segment".into())),
+        );
+        return Some(conn);
     };
-    let thumb = query_param(query, "thumb").is_some();
-    // Made (or read) on the preview worker, which answers the request: the routing thread
-    // never decodes.
+    let thumb = super::query_param(query, "thumb").is_some();
     let shown = segment.display().to_string();
     previews.get(
         &segment,
         &codec,
         thumb,
         Box::new(move |made| {
-            let response = match made {
-                Ok(jpeg) => tiny_http::Response::from_data(jpeg)
-                    .with_header(
-                        tiny_http::Header::from_bytes("Content-Type", "image/jpeg")
-                            .expect("header"),
-                    )
-                    .with_header(
-                        tiny_http::Header::from_bytes("Cache-Control", "max-age=86400")
-                            .expect("header"),
-                    ),
-                Err(e) if e.starts_with("busy") => {
-                    super::json(503, &serde_json::json!({"error": e}))
-                }
+            let result = match made {
+                Ok(jpeg) => Ok(Reply::Bytes {
+                    content_type: "image/jpeg",
+                    headers: vec![("Cache-Control", "max-age=86400".into())],
+                    body: jpeg,
+                }),
+                Err(e) if e.starts_with("busy") => Err(HttpError::Busy(e)),
                 Err(e) => {
                     log::warn!("previews: {shown}: {e}");
-                    super::json(
-                        404,
-                        &serde_json::json!({"error": "no preview of that segment"}),
-                    )
+                    Err(HttpError::NotFound("no preview of that segment".into()))
                 }
             };
-            super::respond(req, response);
+            super::send(&mut conn, result);
         }),
     );
+    None
 }
 
-pub fn coverage(board: &Board, camera: &str, query: &str) -> super::Response {
-    let day = query_param(query, "day").unwrap_or_else(|| {
+pub fn coverage(board: &Board, camera: &str, query: &str) -> Result<Reply, HttpError> {
+    let day = super::query_param(query, "day").unwrap_or_else(|| {
         crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
             .date()
     });
-    match board.coverage(camera, &day) {
-        Ok(c) => super::json(
-            200,
-            &serde_json::json!({ "camera": camera, "day": day, "coverage": c }),
-        ),
-        Err(e) => super::json(400, &serde_json::json!({ "error": e })),
-    }
+    let c = board
+        .coverage(camera, &day)
+        .map_err(HttpError::BadRequest)?;
+    Ok(Reply::Json(
+        serde_json::json!({ "camera": camera, "day": day, "coverage": c }),
+    ))
 }
 
 fn source_name(s: crate::storage::catalog::Source) -> &'static str {
@@ -169,135 +160,114 @@ fn source_name(s: crate::storage::catalog::Source) -> &'static str {
     }
 }
 
-use super::query_param;
+/// Streams one MP4 of the range while the export pipeline makes it (on a thread of its own).
+pub fn export_mp4<C: Connection + Send + 'static>(
+    mut conn: C,
+    board: &Board,
+    camera: &str,
+    query: &str,
+) -> Option<C> {
+    match plan_export(board, camera, query, conn.method() == Method::Head) {
+        Ok(Some((plan, from))) => {
+            let name = format!(
+                "{camera}_{}.mp4",
+                crate::time::rfc3339_utc_ns(from).replace(':', "-")
+            );
+            let started = std::thread::Builder::new()
+                .name("export".into())
+                .spawn(move || {
+                    stream_export(conn, &plan, &name);
+                    EXPORTS.fetch_sub(1, Ordering::SeqCst);
+                });
+            if let Err(e) = started {
+                EXPORTS.fetch_sub(1, Ordering::SeqCst);
+                log::error!("export: cannot start a thread: {e}");
+            }
+            None
+        }
+        // HEAD: what a GET would answer, without running the export.
+        Ok(None) => {
+            super::send(
+                &mut conn,
+                Ok(Reply::Bytes {
+                    content_type: "video/mp4",
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                }),
+            );
+            Some(conn)
+        }
+        Err(e) => {
+            super::send(&mut conn, Err(e));
+            Some(conn)
+        }
+    }
+}
 
-pub fn export_mp4(req: tiny_http::Request, board: &Board, camera: &str, query: &str) {
-    let bad = |msg: String| super::json(400, &serde_json::json!({ "error": msg }));
-    let times = (|| {
-        let from = query_param(query, "from").ok_or("from= is required")?;
-        let to = query_param(query, "to").ok_or("to= is required")?;
-        Ok::<_, String>((
-            crate::time::parse_time(&from).map_err(|e| format!("from: {e}"))?,
-            crate::time::parse_time(&to).map_err(|e| format!("to: {e}"))?,
-        ))
-    })();
-    let (from, to) = match times {
-        Ok(t) => t,
-        Err(e) => return super::respond(req, bad(e)),
+/// The export's plan and its start; `None` for a HEAD request. Takes one of the
+/// [`MAX_EXPORTS`] slots.
+fn plan_export(
+    board: &Board,
+    camera: &str,
+    query: &str,
+    head: bool,
+) -> Result<Option<(export::Plan, u64)>, HttpError> {
+    let time = |key: &str| {
+        let v = super::query_param(query, key)
+            .ok_or_else(|| HttpError::BadRequest(format!("{key}= is required")))?;
+        crate::time::parse_time(&v).map_err(|e| HttpError::BadRequest(format!("{key}: {e}")))
     };
-    let planned = export::plan(&board.shared.catalog.lock().unwrap(), camera, from, to);
-    let plan = match planned {
+    let (from, to) = (time("from")?, time("to")?);
+    let plan = match export::plan(&board.shared.catalog.lock().unwrap(), camera, from, to) {
         Ok(p) => p,
         Err(ExportError::NoFootage) => {
-            return super::respond(
-                req,
-                super::json(
-                    404,
-                    &serde_json::json!({
-                        "error": format!(
-                            "no footage of camera {camera:?} between {} and {}",
-                            crate::time::rfc3339_utc_ns(from),
-                            crate::time::rfc3339_utc_ns(to)
-                        )
-                    }),
-                ),
-            );
+            return Err(HttpError::NotFound(format!(
+                "no footage of camera {camera:?} between {} and {}",
+                crate::time::rfc3339_utc_ns(from),
+                crate::time::rfc3339_utc_ns(to)
+            )));
         }
-        Err(e) => return super::respond(req, bad(e.to_string())),
+        Err(e) => return Err(HttpError::BadRequest(e.to_string())),
     };
-    if *req.method() == tiny_http::Method::Head {
-        // What a GET would answer, without running the export.
-        let ok = tiny_http::Response::from_data(Vec::new()).with_header(
-            tiny_http::Header::from_bytes("Content-Type", "video/mp4").expect("header"),
-        );
-        return super::respond(req, ok);
+    if head {
+        return Ok(None);
     }
     if EXPORTS.fetch_add(1, Ordering::SeqCst) >= MAX_EXPORTS {
         EXPORTS.fetch_sub(1, Ordering::SeqCst);
-        return super::respond(
-            req,
-            super::json(
-                503,
-                &serde_json::json!({"error": "too many exports running; try again"}),
-            ),
-        );
+        return Err(HttpError::Busy(
+            "too many exports running; try again".into(),
+        ));
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-    let name = format!(
-        "{camera}_{}.mp4",
-        crate::time::rfc3339_utc_ns(from).replace(':', "-")
-    );
-    let producer = std::thread::Builder::new()
-        .name("export".into())
-        .spawn(move || {
-            if let Err(e) = export::run(&plan, Output::Stream(Box::new(ChannelWriter(tx)))) {
-                log::warn!("export: {e}");
-            }
-        });
-    let consumer = std::thread::Builder::new()
-        .name("export-http".into())
-        .spawn(move || {
-            let headers = vec![
-                tiny_http::Header::from_bytes("Content-Type", "video/mp4").expect("header"),
-                tiny_http::Header::from_bytes(
-                    "Content-Disposition",
-                    format!("attachment; filename=\"{name}\""),
-                )
-                .expect("header"),
-            ];
-            let body = ChannelReader {
-                rx,
-                buf: Vec::new(),
-                pos: 0,
-            };
-            let resp =
-                tiny_http::Response::new(tiny_http::StatusCode(200), headers, body, None, None);
-            if let Err(e) = req.respond(resp) {
-                log::debug!("export: client went away: {e}");
-            }
-            EXPORTS.fetch_sub(1, Ordering::SeqCst);
-        });
-    if producer.is_err() || consumer.is_err() {
-        log::error!("export: cannot start threads");
+    Ok(Some((plan, from)))
+}
+
+fn stream_export<C: Connection + Send + 'static>(mut conn: C, plan: &export::Plan, name: &str) {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let headers = [
+        ("Content-Type", "video/mp4"),
+        ("Content-Disposition", disposition.as_str()),
+        ("Transfer-Encoding", "chunked"),
+    ];
+    if let Err(e) = conn.initiate_response(200, None, &headers) {
+        log::warn!("export: cannot answer: {e:?}");
+        return;
+    }
+    // The writer owns the connection: when the export drops it, the response completes.
+    if let Err(e) = export::run(plan, Output::Stream(Box::new(ConnWriter(conn)))) {
+        log::warn!("export: {e}");
     }
 }
 
-/// The export pipeline's side: each muxed buffer becomes one message (bounded queue).
-struct ChannelWriter(SyncSender<Vec<u8>>);
+/// The connection as the `std::io::Write` the export pipeline writes to.
+struct ConnWriter<C>(C);
 
-impl Write for ChannelWriter {
+impl<C: Connection> std::io::Write for ConnWriter<C> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.0
-            .send(data.to_vec())
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        Ok(data.len())
+            .write(data)
+            .map_err(|e| std::io::Error::other(format!("{e:?}")))
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// The HTTP side: reads until the export is done (the sender is dropped).
-struct ChannelReader {
-    rx: Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos == self.buf.len() {
-            match self.rx.recv() {
-                Ok(b) => {
-                    self.buf = b;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

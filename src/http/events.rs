@@ -4,7 +4,7 @@
 
 use crate::board::Board;
 
-pub fn get(board: &Board, query: &str) -> super::Response {
+pub fn get(board: &Board, query: &str) -> Result<super::Reply, super::HttpError> {
     let param = |k: &str| super::query_param(query, k);
     let now = crate::time::unix_now_ns();
     let time = |k: &str, default: u64| match param(k) {
@@ -16,7 +16,7 @@ pub fn get(board: &Board, query: &str) -> super::Response {
         time("to", now),
     ) {
         (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return super::json(400, &serde_json::json!({ "error": e })),
+        (Err(e), _) | (_, Err(e)) => return Err(super::HttpError::BadRequest(e)),
     };
     let camera = param("camera");
     let events: Vec<_> = board
@@ -41,17 +41,12 @@ pub fn get(board: &Board, query: &str) -> super::Response {
             })
         })
         .collect();
-    super::json(200, &serde_json::json!({ "events": events }))
+    Ok(super::Reply::Json(serde_json::json!({ "events": events })))
 }
 
 /// `GET /api/events/ID/snapshot.jpg`: the event's peak frame.
-pub fn snapshot(board: &Board, id: u64) -> super::Response {
-    let not_found = || {
-        super::json(
-            404,
-            &serde_json::json!({"error": "no snapshot for that event"}),
-        )
-    };
+pub fn snapshot(board: &Board, id: u64) -> Result<super::Reply, super::HttpError> {
+    let not_found = || super::HttpError::NotFound("no snapshot for that event".into());
     let camera = board
         .shared
         .events
@@ -61,16 +56,14 @@ pub fn snapshot(board: &Board, id: u64) -> super::Response {
         .into_iter()
         .find(|e| e.id == id)
         .map(|e| e.camera);
-    let Some(camera) = camera else {
-        return not_found();
-    };
+    let camera = camera.ok_or_else(not_found)?;
     let file = crate::storage::previews::snapshot_path(&board.shared.storage_root, &camera, id);
     match std::fs::read(file) {
-        Ok(jpeg) if crate::storage::previews::is_whole_jpeg(&jpeg) => {
-            tiny_http::Response::from_data(jpeg).with_header(
-                tiny_http::Header::from_bytes("Content-Type", "image/jpeg").expect("header"),
-            )
-        }
-        _ => not_found(),
+        Ok(jpeg) if crate::storage::previews::is_whole_jpeg(&jpeg) => Ok(super::Reply::Bytes {
+            content_type: "image/jpeg",
+            headers: Vec::new(),
+            body: jpeg,
+        }),
+        _ => Err(not_found()),
     }
 }

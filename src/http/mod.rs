@@ -1,15 +1,19 @@
-//! The HTTP server (tiny_http): one thread accepting requests, one module per resource.
+//! The HTTP server: one thread accepting requests (tiny_http), routes typed in [`path`],
+//! handlers written against embedded-svc's server `Connection` ([`conn`]) and answering
+//! typed [`Reply`]s or [`HttpError`]s, one module per resource.
 //!
 //! Long-lived: started once by `nvr run`/`nvr demo`, stopped at shutdown. It only reads
 //! state the supervisors publish; a slow client cannot delay recording.
 
 mod cameras;
+pub mod conn;
 mod events;
 pub mod path;
 mod status;
 mod ui;
 
 use crate::board::Board;
+use conn::{Connection, Method};
 use path::Route;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +38,9 @@ impl HttpServer {
             .name("http".into())
             .spawn(move || {
                 for req in s.incoming_requests() {
-                    route(req, &board);
+                    if let Some(conn) = handle(conn::Tiny::new(req), &board) {
+                        conn.complete();
+                    }
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -55,52 +61,124 @@ impl Drop for HttpServer {
     }
 }
 
-fn route(req: tiny_http::Request, board: &Board) {
-    let url = req.url().to_string();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let Some(route) = Route::parse(path) else {
-        return respond(req, not_found(path));
-    };
-    // Every resource here is read-only. HEAD is GET without the body (tiny_http drops it).
-    if !matches!(
-        req.method(),
-        tiny_http::Method::Get | tiny_http::Method::Head
-    ) {
-        let response = json(405, &serde_json::json!({"error": "method not allowed"}))
-            .with_header(tiny_http::Header::from_bytes("Allow", "GET, HEAD").expect("header"));
-        return respond(req, response);
-    }
-    let response = match route {
-        Route::Page(page) => ui::get(page),
-        Route::Status => status::get(board),
-        Route::Events => events::get(board, query),
-        Route::EventSnapshot(id) => events::snapshot(board, id),
-        Route::Cameras => cameras::list(board),
-        Route::Segments(camera) => cameras::segments(board, &camera, query),
-        Route::Coverage(camera) => cameras::coverage(board, &camera, query),
-        // These two answer from threads of their own (a preview may be decoded, an export
-        // streams for a while): nothing slow on the routing thread.
-        Route::Preview { camera, day, file } => {
-            return cameras::preview(req, board, &camera, &day, &file, query);
+/// Answers one request: its route parsed in one place, then its handler. The slow ones
+/// (a preview that may need decoding, an export) take the connection to a thread of their
+/// own: nothing slow runs on the routing thread.
+pub fn handle<C: Connection + Send + 'static>(mut conn: C, board: &Board) -> Option<C> {
+    let uri = conn.uri().to_string();
+    let (path, query) = uri.split_once('?').unwrap_or((&uri, ""));
+    let result = match Route::parse(path) {
+        None => Err(HttpError::NotFound(not_found_text(path))),
+        // Every resource here is read-only. HEAD is GET without the body.
+        Some(_) if !matches!(conn.method(), Method::Get | Method::Head) => {
+            Err(HttpError::MethodNotAllowed)
         }
-        Route::Export(camera) => return cameras::export_mp4(req, board, &camera, query),
+        Some(route) => match route {
+            Route::Page(page) => ui::get(page),
+            Route::Status => Ok(status::get(board)),
+            Route::Events => events::get(board, query),
+            Route::EventSnapshot(id) => events::snapshot(board, id),
+            Route::Cameras => Ok(cameras::list(board)),
+            Route::Segments(camera) => cameras::segments(board, &camera, query),
+            Route::Coverage(camera) => cameras::coverage(board, &camera, query),
+            Route::Preview { camera, day, file } => {
+                return cameras::preview(conn, board, &camera, &day, &file, query);
+            }
+            Route::Export(camera) => return cameras::export_mp4(conn, board, &camera, query),
+        },
     };
-    respond(req, response);
+    send(&mut conn, result);
+    Some(conn)
 }
 
-/// 404, naming at most the first 100 characters of the path asked for.
-fn not_found(path: &str) -> Response {
-    let shown: String = path.chars().take(100).collect();
-    json(
-        404,
-        &serde_json::json!({"error": "not found", "path": shown}),
-    )
+/// A handler's answer, written to the connection in one place.
+#[derive(Debug)]
+pub enum Reply {
+    Json(serde_json::Value),
+    /// A file: its content type, extra headers, and the bytes.
+    Bytes {
+        content_type: &'static str,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
-fn respond(req: tiny_http::Request, response: Response) {
-    if let Err(e) = req.respond(response) {
-        log::debug!("http: client went away: {e}");
+/// Every way a request fails, each with its status code.
+#[derive(Debug)]
+pub enum HttpError {
+    BadRequest(String),
+    NotFound(String),
+    MethodNotAllowed,
+    /// Try again later (too many exports, the preview worker busy).
+    Busy(String),
+}
+
+impl HttpError {
+    pub fn status(&self) -> u16 {
+        match self {
+            HttpError::BadRequest(_) => 400,
+            HttpError::NotFound(_) => 404,
+            HttpError::MethodNotAllowed => 405,
+            HttpError::Busy(_) => 503,
+        }
     }
+
+    fn text(&self) -> &str {
+        match self {
+            HttpError::BadRequest(t) | HttpError::NotFound(t) | HttpError::Busy(t) => t,
+            HttpError::MethodNotAllowed => "method not allowed",
+        }
+    }
+}
+
+/// Writes a handler's result: the reply, or the error as `{"error": …}` with its status.
+fn send<C: Connection>(conn: &mut C, result: Result<Reply, HttpError>) {
+    let written = match result {
+        Ok(Reply::Json(value)) => write_json(conn, 200, &value),
+        Ok(Reply::Bytes {
+            content_type,
+            headers,
+            body,
+        }) => {
+            let mut all: Vec<(&str, &str)> = vec![("Content-Type", content_type)];
+            all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+            conn.initiate_response(200, None, &all)
+                .and_then(|()| conn.write_all(&body))
+        }
+        Err(e) => {
+            let body = serde_json::json!({ "error": e.text() });
+            if let HttpError::MethodNotAllowed = e {
+                let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
+                conn.initiate_response(
+                    405,
+                    None,
+                    &[("Content-Type", "application/json"), ("Allow", "GET, HEAD")],
+                )
+                .and_then(|()| conn.write_all(&bytes))
+            } else {
+                write_json(conn, e.status(), &body)
+            }
+        }
+    };
+    if let Err(e) = written {
+        log::debug!("http: cannot answer: {e:?}");
+    }
+}
+
+fn write_json<C: Connection>(
+    conn: &mut C,
+    status: u16,
+    value: &serde_json::Value,
+) -> Result<(), C::Error> {
+    let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    conn.initiate_response(status, None, &[("Content-Type", "application/json")])?;
+    conn.write_all(&body)
+}
+
+/// "not found", naming at most the first 100 characters of the path asked for.
+fn not_found_text(path: &str) -> String {
+    let shown: String = path.chars().take(100).collect();
+    format!("not found: {shown}")
 }
 
 /// A query parameter, `%XX`-decoded (`+` stays `+`: write `%2B` for a UTC offset).
@@ -115,13 +193,5 @@ fn query_param(query: &str, key: &str) -> Option<String> {
     })
 }
 
-type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
-
-fn json(code: u16, value: &serde_json::Value) -> Response {
-    let body = serde_json::to_vec_pretty(value).unwrap_or_default();
-    tiny_http::Response::from_data(body)
-        .with_status_code(code)
-        .with_header(
-            tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"),
-        )
-}
+#[cfg(test)]
+mod tests;

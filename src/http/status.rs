@@ -5,7 +5,7 @@
 
 use crate::board::Board;
 
-pub fn get(board: &Board) -> super::Response {
+pub fn get(board: &Board) -> super::Reply {
     let today =
         crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
             .date();
@@ -62,7 +62,7 @@ pub fn get(board: &Board) -> super::Response {
             "store_writes_dropped": board.shared.writer.dropped(),
         },
     });
-    super::json(200, &body)
+    super::Reply::Json(body)
 }
 
 /// The machine's name, so a page or script watching several Pis can tell them apart.

@@ -22,20 +22,25 @@ const FILES: &[(&str, &str, &str)] = &[
 ];
 
 /// The page's file at `path` (one of [`super::path::PAGES`]).
-pub fn get(path: &str) -> super::Response {
-    let Some((_, kind, body)) = FILES.iter().find(|(p, _, _)| *p == path) else {
-        return super::not_found(path);
-    };
-    let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k, v).expect("header");
-    tiny_http::Response::from_data(body.as_bytes().to_vec())
-        .with_header(header("Content-Type", kind))
-        .with_header(header(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; \
-                 frame-ancestors 'none'",
-        ))
-        .with_header(header("X-Content-Type-Options", "nosniff"))
-        .with_header(header("Cache-Control", "no-cache"))
+pub fn get(path: &str) -> Result<super::Reply, super::HttpError> {
+    let (_, kind, body) = FILES
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .ok_or_else(|| super::HttpError::NotFound(super::not_found_text(path)))?;
+    Ok(super::Reply::Bytes {
+        content_type: kind,
+        headers: vec![
+            (
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; \
+                 frame-ancestors 'none'"
+                    .into(),
+            ),
+            ("X-Content-Type-Options", "nosniff".into()),
+            ("Cache-Control", "no-cache".into()),
+        ],
+        body: body.as_bytes().to_vec(),
+    })
 }
 
 #[cfg(test)]

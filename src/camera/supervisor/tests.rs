@@ -311,21 +311,9 @@ fn simulate(
     let config = crate::config::Config::parse(&text, None).unwrap();
     let camera = config.cameras[0].clone();
     let clock = SimClock::default();
-    let (retention_now, _retention) = smol::channel::bounded(1);
     let root = scratch.0.clone();
-    let writer = crate::storage::writer::Writer::start().unwrap();
-    let shared = Arc::new(Shared {
-        storage_root: root.clone(),
-        pipeline_dir: PathBuf::from("pipelines"),
-        catalog: Mutex::new(Catalog::open(&root, &writer).unwrap().0),
-        counters: Mutex::new(Counters::default()),
-        retention_now,
-        previews: None,
-        events: Mutex::new(crate::motion::events::EventLog::open(&root, Some(&writer))),
-        history: Mutex::new(crate::storage::history::History::open(&root, 1, &writer).unwrap()),
-        clock: Arc::new(clock.clone()),
-        writer: writer.clone(),
-    });
+    let shared = Arc::new(Shared::for_test(&root, Arc::new(clock.clone())));
+    let writer = shared.writer.clone();
     let log: Log = Arc::default();
     let fake = FakeCamera {
         clock: clock.clone(),
