@@ -205,3 +205,42 @@ fn an_empty_preview_on_disk_is_made_again() {
         );
     }
 }
+
+/// Issue: the HTTP library buffered a response of unknown length whole in memory for an
+/// HTTP/1.0 client, or any client sending `TE: identity`, so one request for a long export
+/// could hold gigabytes on a Pi. The body is streamed: to HTTP/1.0 without a length, ending
+/// at close; to HTTP/1.1 chunked whatever `TE` says.
+#[test]
+fn exports_stream_to_any_client_without_buffering_the_body() {
+    let dir = TempDir::new("http-stream");
+    let (nvr, _, seg) = serve(&dir);
+    let addr = nvr.addr().to_string();
+    let from = nvr::time::parse_time(&segment_start(&seg)).unwrap() / 1_000_000_000;
+    let path = format!("/api/cameras/cam/export.mp4?from={from}&to={}", from + 1);
+    let raw_bytes = |req: String| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let at = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        (
+            String::from_utf8_lossy(&resp[..at]).into_owned(),
+            resp[at..].to_vec(),
+        )
+    };
+    let (head, body) = raw_bytes(format!("GET {path} HTTP/1.0\r\n\r\n"));
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
+    assert!(head.contains("Connection: close"), "{head}");
+    assert_eq!(&body[4..8], b"ftyp", "an MP4 streamed to the end");
+    assert!(body.len() > 1000);
+    let (head, _) = raw_bytes(format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nTE: identity\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
+}

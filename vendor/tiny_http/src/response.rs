@@ -162,8 +162,12 @@ fn choose_transfer_encoding(
             None
         });
 
+    // nvr patch: a client asking for `TE: identity` does not get a body of unknown length
+    // buffered in memory (chunked is always acceptable to an HTTP/1.1 client).
     if let Some(user_request) = user_request {
-        return user_request;
+        if !(matches!(user_request, TransferEncoding::Identity) && entity_length.is_none()) {
+            return user_request;
+        }
     }
 
     // if we have additional headers, using chunked
@@ -374,20 +378,10 @@ where
             transfer_encoding = None;
         }
 
-        // if the transfer encoding is identity, the content length must be known ; therefore if
-        // we don't know it, we buffer the entire response first here
-        // while this is an expensive operation, it is only ever needed for clients using HTTP 1.0
-        let (mut reader, data_length): (Box<dyn Read>, _) =
-            match (self.data_length, transfer_encoding) {
-                (Some(l), _) => (Box::new(self.reader), Some(l)),
-                (None, Some(TransferEncoding::Identity)) => {
-                    let mut buf = Vec::new();
-                    self.reader.read_to_end(&mut buf)?;
-                    let l = buf.len();
-                    (Box::new(Cursor::new(buf)), Some(l))
-                }
-                _ => (Box::new(self.reader), None),
-            };
+        // nvr patch: upstream buffered a body of unknown length whole in memory to tell an
+        // HTTP/1.0 client its length (a day's export, or an endless event stream, in RAM).
+        // It is streamed instead and ends when the connection closes, as HTTP/1.0 allows.
+        let (mut reader, data_length): (Box<dyn Read>, _) = (Box::new(self.reader), self.data_length);
 
         // checking whether to ignore the body of the response
         let do_not_send_body = do_not_send_body
@@ -403,18 +397,18 @@ where
                 .headers
                 .push(Header::from_bytes(&b"Transfer-Encoding"[..], &b"chunked"[..]).unwrap()),
 
-            Some(TransferEncoding::Identity) => {
-                assert!(data_length.is_some());
-                let data_length = data_length.unwrap();
-
-                self.headers.push(
+            Some(TransferEncoding::Identity) => match data_length {
+                Some(data_length) => self.headers.push(
                     Header::from_bytes(
                         &b"Content-Length"[..],
                         format!("{}", data_length).as_bytes(),
                     )
                     .unwrap(),
-                )
-            }
+                ),
+                None => self
+                    .headers
+                    .push(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap()),
+            },
 
             _ => (),
         };
@@ -433,18 +427,20 @@ where
                 Some(TransferEncoding::Chunked) => {
                     use chunked_transfer::Encoder;
 
-                    let mut writer = Encoder::new(writer);
+                    // nvr patch: each chunk reaches the client as it is made (a live stream).
+                    let mut writer = Encoder::new(Flushing(writer.by_ref()));
                     io::copy(&mut reader, &mut writer)?;
                 }
 
-                Some(TransferEncoding::Identity) => {
-                    assert!(data_length.is_some());
-                    let data_length = data_length.unwrap();
-
-                    if data_length >= 1 {
+                Some(TransferEncoding::Identity) => match data_length {
+                    Some(0) => {}
+                    Some(_) => {
                         io::copy(&mut reader, &mut writer)?;
                     }
-                }
+                    None => {
+                        io::copy(&mut reader, &mut Flushing(writer.by_ref()))?;
+                    }
+                },
 
                 _ => (),
             }
@@ -570,5 +566,19 @@ impl Clone for Response<io::Empty> {
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
         }
+    }
+}
+
+/// nvr patch: a writer that flushes after every write (streamed bodies).
+struct Flushing<W: Write>(W);
+
+impl<W: Write> Write for Flushing<W> {
+    fn write(&mut self, data: &[u8]) -> IoResult<usize> {
+        self.0.write_all(data)?;
+        self.0.flush()?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> IoResult<()> {
+        self.0.flush()
     }
 }
