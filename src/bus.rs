@@ -4,7 +4,7 @@
 //! API, and next notifications, MQTT, metrics) subscribe.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,10 +72,7 @@ impl<T: Clone> Bus<T> {
 impl<T> Subscription<T> {
     /// The next event, or `None` after `timeout` without one.
     pub fn next(&self, timeout: Duration) -> Option<T> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// Events this subscriber lost because its queue was full.

@@ -5,6 +5,7 @@
 //! on `/status`. See `docs/design.md` for what is on disk and what a crash can lose.
 
 pub mod board;
+pub mod bus;
 pub mod bytes;
 pub mod camera;
 pub mod cli;

@@ -9,7 +9,7 @@ use std::path::Path;
 /// Bottom first. A module may use any module of a lower layer, none of its own or higher.
 const LAYERS: &[&[&str]] = &[
     // Base: time, logging, byte readers, GStreamer pipeline descriptions, the test camera.
-    &["time", "logging", "bytes", "pipelines", "testcam"],
+    &["time", "logging", "bytes", "bus", "pipelines", "testcam"],
     // The configuration, typed and validated: it imports no feature module.
     &["config"],
     // The store: on-disk layout, catalog, journals (events, history), retention, media files.

@@ -480,3 +480,52 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
         "{attempts} reconnects in 30 s against a camera that is down"
     );
 }
+
+/// `GET /api/events/live`: the bus as server-sent events. A subscriber that never reads holds
+/// no camera back; a reading one sees the camera start recording and each segment it closes.
+#[test]
+fn the_live_event_stream_tells_states_and_segments_as_they_happen() {
+    use std::io::{BufRead, Write};
+    let dir = TempDir::new("live");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&[]);
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 1, &camera_table("door401", &cam.url, "")),
+    );
+    let ask = |version: &str| {
+        let mut s = std::net::TcpStream::connect(nvr.addr()).unwrap();
+        write!(s, "GET /api/events/live HTTP/{version}\r\nHost: x\r\n\r\n").unwrap();
+        s
+    };
+    let _never_reads = ask("1.1");
+    let s = ask("1.0");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut lines = std::io::BufReader::new(s);
+    let (mut recording, mut segment) = (false, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && !(recording && segment.is_some()) {
+        let mut line = String::new();
+        if lines.read_line(&mut line).unwrap_or(0) == 0 {
+            continue;
+        }
+        let Some(json) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        let e: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(e["camera"], "door401", "{e}");
+        match e["type"].as_str().unwrap() {
+            "state" if e["state"] == "recording" => recording = true,
+            "segment" => segment = Some(e),
+            _ => {}
+        }
+    }
+    assert!(recording, "no 'recording' state in the stream");
+    let segment = segment.expect("no segment in the stream");
+    let file = storage
+        .join("door401")
+        .join(segment["name"].as_str().unwrap());
+    assert!(file.exists(), "{segment}");
+    assert!(segment["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(nvr.camera("door401").unwrap()["state"], "recording");
+}

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod health;
 pub mod motion;
 pub mod pipeline;
+pub mod published;
 pub mod status;
 pub mod supervisor;
 

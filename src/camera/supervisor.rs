@@ -11,6 +11,7 @@ use super::backoff::Backoff;
 use super::connection::{ConnEvent, Connection, ErrorKind, Gst, Opener};
 use super::health::{Health, Limits, Verdict};
 use super::pipeline::Stats;
+use super::published::CameraEvent;
 use super::status::{CameraStatus, SegmentInfo, State};
 use crate::config::CameraConfig;
 use crate::storage::Counters;
@@ -69,6 +70,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Writes nvr's own files (catalog, events, history) off the callers' threads.
     pub writer: crate::storage::writer::Writer,
+    /// What cameras publish: states, segments, motion events, imports.
+    pub bus: crate::bus::Bus<CameraEvent>,
 }
 
 #[cfg(test)]
@@ -90,6 +93,7 @@ impl Shared {
             ),
             clock,
             writer,
+            bus: Default::default(),
         }
     }
 }
@@ -593,6 +597,11 @@ impl<O: Opener> Supervisor<O> {
                 log::info!("camera {}: motion event {} started", self.config.name, e.id);
                 m.current_event = Some(e.id);
                 m.current_event_start_ns = Some(e.start_ns);
+                self.shared.bus.publish(CameraEvent::MotionStarted {
+                    camera: self.config.name.to_string(),
+                    id: e.id,
+                    start: rfc3339_utc_ns(e.start_ns),
+                });
             }
             Change::Ended(e) => {
                 let end = e.end_ns.unwrap_or(e.start_ns);
@@ -614,6 +623,15 @@ impl<O: Opener> Supervisor<O> {
                 drop(st);
                 self.last_event_end_ns = self.last_event_end_ns.max(end);
                 self.request_snapshot(&e);
+                self.shared.bus.publish(CameraEvent::MotionEnded {
+                    camera: self.config.name.to_string(),
+                    id: e.id,
+                    start: rfc3339_utc_ns(e.start_ns),
+                    end: rfc3339_utc_ns(end),
+                    peak_score: e.peak_score,
+                    boxes: e.peak_boxes.to_vec(),
+                    snapshot: format!("/api/events/{}/snapshot.jpg", e.id),
+                });
                 if let Err(err) = self.shared.events.lock().unwrap().record(e) {
                     log::error!("events: cannot record: {err}");
                 }
@@ -708,6 +726,13 @@ impl<O: Opener> Supervisor<O> {
                     "catalog: cannot record {loc}: {e} (it is rebuilt from the files at start)"
                 );
             }
+            self.shared.bus.publish(CameraEvent::Segment {
+                camera: self.config.name.to_string(),
+                name: rel.clone(),
+                start: rfc3339_utc_ns(start_ns),
+                duration_s: duration.as_secs_f64(),
+                bytes,
+            });
         }
         self.shared.counters.lock().unwrap().recorded(bytes);
         let mut st = self.status.lock().unwrap();
@@ -796,8 +821,14 @@ impl<O: Opener> Supervisor<O> {
         st.track_outage(state, reason.as_deref(), self.clock.wall_ns());
         if st.state != state || st.reason != reason {
             st.state = state;
-            st.reason = reason;
+            st.reason = reason.clone();
             st.since = rfc3339_utc_ns(self.clock.wall_ns());
+            self.shared.bus.publish(CameraEvent::State {
+                camera: self.config.name.to_string(),
+                state,
+                reason,
+                at: st.since.clone(),
+            });
         }
         if state != State::Recording {
             st.bitrate_bps = 0;

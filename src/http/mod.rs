@@ -78,6 +78,7 @@ pub fn handle<C: Connection + Send + 'static>(mut conn: C, board: &Board) -> Opt
             Route::Status => Ok(status::get(board)),
             Route::Events => events::get(board, query),
             Route::EventSnapshot(id) => events::snapshot(board, id),
+            Route::LiveEvents => return events::live(conn, board),
             Route::Cameras => Ok(cameras::list(board)),
             Route::Segments(camera) => cameras::segments(board, &camera, query),
             Route::Coverage(camera) => cameras::coverage(board, &camera, query),

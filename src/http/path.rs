@@ -13,6 +13,8 @@ pub enum Route {
     Events,
     /// `/api/events/ID/snapshot.jpg`: the frame at an event's peak.
     EventSnapshot(u64),
+    /// `/api/events/live`: what cameras publish, as it happens (server-sent events).
+    LiveEvents,
     /// `/api/cameras`: cameras and their recordings.
     Cameras,
     /// `/api/cameras/NAME/segments`: a camera's recorded segments.
@@ -42,6 +44,7 @@ impl Route {
         ("/status", false),
         ("/api/events", true),
         ("/api/events/1/snapshot.jpg", true),
+        ("/api/events/live", true),
         ("/api/cameras", true),
         ("/api/cameras/cam/segments", true),
         ("/api/cameras/cam/coverage", true),
@@ -61,6 +64,7 @@ impl Route {
         match path {
             "/status" => return Some(Route::Status),
             "/api/events" => return Some(Route::Events),
+            "/api/events/live" => return Some(Route::LiveEvents),
             _ => {}
         }
         if let Some(rest) = path.strip_prefix("/api/events/") {
@@ -96,6 +100,7 @@ impl Route {
             Route::Page(_) | Route::Status => false,
             Route::Events
             | Route::EventSnapshot(_)
+            | Route::LiveEvents
             | Route::Cameras
             | Route::Segments(_)
             | Route::Coverage(_)
@@ -125,6 +130,7 @@ mod tests {
             Route::Status,
             Route::Events,
             Route::EventSnapshot(1),
+            Route::LiveEvents,
             Route::Cameras,
             Route::Segments("cam".into()),
             Route::Coverage("cam".into()),
@@ -135,6 +141,7 @@ mod tests {
                 | Route::Status
                 | Route::Events
                 | Route::EventSnapshot(_)
+                | Route::LiveEvents
                 | Route::Cameras
                 | Route::Segments(_)
                 | Route::Coverage(_)

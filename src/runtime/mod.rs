@@ -115,6 +115,12 @@ impl Runtime {
                             if let Some(dir) = path.parent() {
                                 cat.add_import(tag, dir);
                             }
+                            shared
+                                .bus
+                                .publish(crate::camera::published::CameraEvent::Imported {
+                                    camera: tag.to_string(),
+                                    name: seg.name.to_string(),
+                                });
                             cat.add(tag, seg)
                         }
                         Some(Err(why)) => {
@@ -327,6 +333,7 @@ fn prepare_storage(
             .ok(),
         clock: Arc::new(RealClock),
         writer,
+        bus: Default::default(),
     })
 }
 
