@@ -3,71 +3,171 @@
 
 use std::path::{Path, PathBuf};
 
+/// A description nvr ships: the placeholders it fills in, and the element names its code
+/// looks up (an override in the pipeline directory must keep those; `nvr check` says so).
+pub struct Spec {
+    pub name: &'static str,
+    text: &'static str,
+    pub placeholders: &'static [&'static str],
+    pub elements: &'static [&'static str],
+}
+
 /// Every description nvr uses, by file name.
-const BUILT_IN: &[(&str, &str)] = &[
-    (
-        "motion.pipeline",
-        include_str!("../pipelines/motion.pipeline"),
-    ),
-    (
-        "motion-feed.pipeline",
-        include_str!("../pipelines/motion-feed.pipeline"),
-    ),
-    (
-        "motion-sub.pipeline",
-        include_str!("../pipelines/motion-sub.pipeline"),
-    ),
-    (
-        "record.pipeline",
-        include_str!("../pipelines/record.pipeline"),
-    ),
-    (
-        "video-h264.pipeline",
-        include_str!("../pipelines/video-h264.pipeline"),
-    ),
-    (
-        "video-h265.pipeline",
-        include_str!("../pipelines/video-h265.pipeline"),
-    ),
-    (
-        "audio-aac.pipeline",
-        include_str!("../pipelines/audio-aac.pipeline"),
-    ),
-    (
-        "audio-aac-latm.pipeline",
-        include_str!("../pipelines/audio-aac-latm.pipeline"),
-    ),
-    (
-        "hikvision-remux.pipeline",
-        include_str!("../pipelines/hikvision-remux.pipeline"),
-    ),
-    (
-        "hikvision-remux-aac.pipeline",
-        include_str!("../pipelines/hikvision-remux-aac.pipeline"),
-    ),
-    (
-        "hikvision-caps.pipeline",
-        include_str!("../pipelines/hikvision-caps.pipeline"),
-    ),
-    (
-        "hikvision-mux.pipeline",
-        include_str!("../pipelines/hikvision-mux.pipeline"),
-    ),
-    (
-        "hikvision-mux-aac.pipeline",
-        include_str!("../pipelines/hikvision-mux-aac.pipeline"),
-    ),
-    (
-        "preview.pipeline",
-        include_str!("../pipelines/preview.pipeline"),
-    ),
-    (
-        "snapshot.pipeline",
-        include_str!("../pipelines/snapshot.pipeline"),
-    ),
+pub const SPECS: &[Spec] = &[
+    Spec {
+        name: "motion.pipeline",
+        text: include_str!("../pipelines/motion.pipeline"),
+        placeholders: &["decoder", "decoder_props", "fps", "keyframes", "width"],
+        elements: &["decoder", "motion"],
+    },
+    Spec {
+        name: "motion-feed.pipeline",
+        text: include_str!("../pipelines/motion-feed.pipeline"),
+        placeholders: &[],
+        elements: &["feed"],
+    },
+    Spec {
+        name: "motion-sub.pipeline",
+        text: include_str!("../pipelines/motion-sub.pipeline"),
+        placeholders: &["latency_ms"],
+        elements: &["src", "parse"],
+    },
+    Spec {
+        name: "record.pipeline",
+        text: include_str!("../pipelines/record.pipeline"),
+        placeholders: &["latency_ms", "reserved_ns", "segment_ns", "sync_ns"],
+        elements: &["src", "mux"],
+    },
+    Spec {
+        name: "video-h264.pipeline",
+        text: include_str!("../pipelines/video-h264.pipeline"),
+        placeholders: &[],
+        elements: &["split"],
+    },
+    Spec {
+        name: "video-h265.pipeline",
+        text: include_str!("../pipelines/video-h265.pipeline"),
+        placeholders: &[],
+        elements: &["split"],
+    },
+    Spec {
+        name: "audio-aac.pipeline",
+        text: include_str!("../pipelines/audio-aac.pipeline"),
+        placeholders: &[],
+        elements: &[],
+    },
+    Spec {
+        name: "audio-aac-latm.pipeline",
+        text: include_str!("../pipelines/audio-aac-latm.pipeline"),
+        placeholders: &[],
+        elements: &[],
+    },
+    Spec {
+        name: "hikvision-remux.pipeline",
+        text: include_str!("../pipelines/hikvision-remux.pipeline"),
+        placeholders: &["video_pad", "video_parser"],
+        elements: &["src", "sink"],
+    },
+    Spec {
+        name: "hikvision-remux-aac.pipeline",
+        text: include_str!("../pipelines/hikvision-remux-aac.pipeline"),
+        placeholders: &["audio_pad", "video_pad", "video_parser"],
+        elements: &["src", "sink"],
+    },
+    Spec {
+        name: "hikvision-caps.pipeline",
+        text: include_str!("../pipelines/hikvision-caps.pipeline"),
+        placeholders: &["input_caps", "output_caps", "video_parser"],
+        elements: &["src", "out"],
+    },
+    Spec {
+        name: "hikvision-mux.pipeline",
+        text: include_str!("../pipelines/hikvision-mux.pipeline"),
+        placeholders: &[],
+        elements: &["video", "sink"],
+    },
+    Spec {
+        name: "hikvision-mux-aac.pipeline",
+        text: include_str!("../pipelines/hikvision-mux-aac.pipeline"),
+        placeholders: &[],
+        elements: &["video", "audio", "sink"],
+    },
+    Spec {
+        name: "preview.pipeline",
+        text: include_str!("../pipelines/preview.pipeline"),
+        placeholders: &["decoder", "parser", "thumb_width"],
+        elements: &["src", "demux", "full", "thumb"],
+    },
+    Spec {
+        name: "snapshot.pipeline",
+        text: include_str!("../pipelines/snapshot.pipeline"),
+        placeholders: &["decoder", "parser"],
+        elements: &["src", "sink"],
+    },
 ];
 
 /// One description, and where it came from (for error messages).
+/// What can be wrong with a pipeline description; each names the file it comes from.
+#[derive(Debug)]
+pub enum PipelineError {
+    /// No description of that name exists.
+    Unknown(String),
+    /// The override could not be read.
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A `{placeholder}` nvr does not fill.
+    Placeholder { origin: String, name: String },
+    /// GStreamer could not parse it (a typo, an element not installed).
+    Parse { origin: String, error: String },
+    /// It describes elements, not a pipeline.
+    NotAPipeline { origin: String },
+    /// An element nvr looks up by name is not there.
+    MissingElement { origin: String, name: String },
+    /// The element of that name is of another kind than nvr needs.
+    WrongKind {
+        origin: String,
+        name: String,
+        kind: String,
+        want: String,
+    },
+}
+
+impl std::fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineError::Unknown(name) => write!(f, "no pipeline description named {name}"),
+            PipelineError::Read { path, error } => write!(f, "{}: {error}", path.display()),
+            PipelineError::Placeholder { origin, name } => {
+                write!(f, "{origin}: unknown placeholder {{{name}}}")
+            }
+            PipelineError::Parse { origin, error } => write!(f, "{origin}: {error}"),
+            PipelineError::NotAPipeline { origin } => {
+                write!(f, "{origin}: must describe a pipeline")
+            }
+            PipelineError::MissingElement { origin, name } => {
+                write!(f, "{origin}: needs an element named {name}")
+            }
+            PipelineError::WrongKind {
+                origin,
+                name,
+                kind,
+                want,
+            } => write!(f, "{origin}: {name} is a {kind}, not a {want}"),
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+/// For callers that report errors as text.
+impl From<PipelineError> for String {
+    fn from(e: PipelineError) -> String {
+        e.to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Description {
     pub origin: String,
@@ -77,7 +177,7 @@ pub struct Description {
 impl Description {
     /// The description with comments removed and `{key}` placeholders filled in.
     /// An unknown or unfilled placeholder is an error naming the file.
-    pub fn render(&self, values: &[(&str, String)]) -> Result<String, String> {
+    pub fn render(&self, values: &[(&str, String)]) -> Result<String, PipelineError> {
         let mut out = String::new();
         for line in self.text.lines() {
             let t = line.trim();
@@ -91,20 +191,28 @@ impl Description {
             out = out.replace(&format!("{{{k}}}"), v);
         }
         if let Some(start) = out.find('{') {
-            let name: String = out[start..].chars().take_while(|&c| c != '}').collect();
-            return Err(format!("{}: unknown placeholder {name}}}", self.origin));
+            let name: String = out[start + 1..].chars().take_while(|&c| c != '}').collect();
+            return Err(PipelineError::Placeholder {
+                origin: self.origin.clone(),
+                name,
+            });
         }
         Ok(out.trim().to_string())
     }
 }
 
 /// Parses a whole pipeline; errors name `origin` (the description's file).
-pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, String> {
+pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, PipelineError> {
     use gst::prelude::*;
     gst::parse::launch(text)
-        .map_err(|e| format!("{origin}: {e}"))?
+        .map_err(|e| PipelineError::Parse {
+            origin: origin.to_string(),
+            error: e.to_string(),
+        })?
         .downcast::<gst::Pipeline>()
-        .map_err(|_| format!("{origin}: must describe a pipeline"))
+        .map_err(|_| PipelineError::NotAPipeline {
+            origin: origin.to_string(),
+        })
 }
 
 /// Loads the description `name` (see [`load`]), fills in `values` and parses it: the pipeline,
@@ -113,7 +221,7 @@ pub fn open(
     dir: &Path,
     name: &str,
     values: &[(&str, String)],
-) -> Result<(gst::Pipeline, String), String> {
+) -> Result<(gst::Pipeline, String), PipelineError> {
     let desc = load(dir, name)?;
     let pipeline = launch(&desc.render(values)?, &desc.origin)?;
     Ok((pipeline, desc.origin))
@@ -125,25 +233,28 @@ pub fn element<T: gst::prelude::IsA<gst::Element>>(
     bin: &gst::Bin,
     name: &str,
     origin: &str,
-) -> Result<T, String> {
+) -> Result<T, PipelineError> {
     use gst::prelude::*;
     let e = bin
         .by_name(name)
-        .ok_or_else(|| format!("{origin}: needs an element named {name}"))?;
+        .ok_or_else(|| PipelineError::MissingElement {
+            origin: origin.to_string(),
+            name: name.to_string(),
+        })?;
     let kind = e
         .factory()
         .map(|f| f.name().to_string())
         .unwrap_or_default();
-    e.downcast::<T>().map_err(|_| {
-        format!(
-            "{origin}: {name} is a {kind}, not a {}",
-            T::static_type().name()
-        )
+    e.downcast::<T>().map_err(|_| PipelineError::WrongKind {
+        origin: origin.to_string(),
+        name: name.to_string(),
+        kind,
+        want: T::static_type().name().to_string(),
     })
 }
 
 /// Looks a description up: `<dir>/<name>` if that file exists, else the built-in copy.
-pub fn load(dir: &Path, name: &str) -> Result<Description, String> {
+pub fn load(dir: &Path, name: &str) -> Result<Description, PipelineError> {
     let path: PathBuf = dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Description {
@@ -151,19 +262,19 @@ pub fn load(dir: &Path, name: &str) -> Result<Description, String> {
             text,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => built_in(name),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(error) => Err(PipelineError::Read { path, error }),
     }
 }
 
-pub fn built_in(name: &str) -> Result<Description, String> {
-    BUILT_IN
+pub fn built_in(name: &str) -> Result<Description, PipelineError> {
+    SPECS
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, text)| Description {
-            origin: format!("built-in {n}"),
-            text: text.to_string(),
+        .find(|s| s.name == name)
+        .map(|s| Description {
+            origin: format!("built-in {}", s.name),
+            text: s.text.to_string(),
         })
-        .ok_or_else(|| format!("no pipeline description named {name}"))
+        .ok_or_else(|| PipelineError::Unknown(name.to_string()))
 }
 
 /// A pipeline's error message, kept typed: its domain and code decide what nvr does (a
@@ -226,7 +337,7 @@ pub fn example_values() -> [(&'static str, String); 16] {
             "keyframes",
             "identity drop-buffer-flags=delta-unit !".into(),
         ),
-        ("decoder", "avdec_h264".into()),
+        ("decoder", "avdec_h264 name=decoder".into()),
         ("decoder_props", "max-threads=1".into()),
         ("fps", "5".into()),
         ("width", "320".into()),
@@ -239,9 +350,24 @@ pub fn example_values() -> [(&'static str, String); 16] {
     ]
 }
 
+/// Checks the description nvr would use for `spec` (an override in `dir`, else the built-in):
+/// it parses with example values, and has every element nvr looks up by name.
+pub fn check(dir: &Path, spec: &Spec) -> Result<(), PipelineError> {
+    let d = load(dir, spec.name)?;
+    let text = d.render(&example_values())?;
+    let bin = gst::parse::bin_from_description(&text, false).map_err(|e| PipelineError::Parse {
+        origin: d.origin.clone(),
+        error: e.to_string(),
+    })?;
+    for name in spec.elements {
+        element::<gst::Element>(&bin, name, &d.origin)?;
+    }
+    Ok(())
+}
+
 /// Names of all descriptions, for `nvr check` and packaging.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    BUILT_IN.iter().map(|(n, _)| *n)
+    SPECS.iter().map(|s| s.name)
 }
 
 #[cfg(test)]
@@ -263,7 +389,8 @@ mod tests {
         let e = built_in("record.pipeline")
             .unwrap()
             .render(&[])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("built-in record.pipeline: unknown placeholder {"),
             "{e}"
@@ -277,29 +404,61 @@ mod tests {
         let bin = p.upcast_ref::<gst::Bin>();
         assert!(element::<gst_app::AppSrc>(bin, "src", "test.pipeline").is_ok());
         assert_eq!(
-            element::<gst_app::AppSink>(bin, "out", "test.pipeline").unwrap_err(),
+            element::<gst_app::AppSink>(bin, "out", "test.pipeline")
+                .unwrap_err()
+                .to_string(),
             "test.pipeline: out is a fakesink, not a GstAppSink"
         );
         assert_eq!(
-            element::<gst::Element>(bin, "mux", "test.pipeline").unwrap_err(),
+            element::<gst::Element>(bin, "mux", "test.pipeline")
+                .unwrap_err()
+                .to_string(),
             "test.pipeline: needs an element named mux"
         );
         assert!(
             launch("fakesrc ! ", "bad.pipeline")
                 .unwrap_err()
+                .to_string()
                 .starts_with("bad.pipeline: ")
         );
     }
 
+    /// The placeholders a text uses (outside comments).
+    fn placeholders_in(text: &str) -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .flat_map(|l| l.split('{').skip(1))
+            .filter_map(|p| p.split_once('}').map(|(name, _)| name.to_string()))
+            .collect()
+    }
+
     #[test]
-    fn every_built_in_description_parses_in_gstreamer() {
+    fn the_table_says_what_each_built_in_fills_and_needs() {
         gst::init().unwrap();
         crate::motion::element::register().unwrap();
-        for name in names() {
-            let d = built_in(name).unwrap();
-            let text = d.render(&example_values()).unwrap();
-            gst::parse::bin_from_description(&text, false)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let none = Path::new("/nonexistent");
+        for spec in SPECS {
+            let listed: std::collections::BTreeSet<String> =
+                spec.placeholders.iter().map(|p| p.to_string()).collect();
+            assert_eq!(placeholders_in(spec.text), listed, "{}", spec.name);
+            check(none, spec).unwrap_or_else(|e| panic!("{e}"));
         }
+        assert_eq!(SPECS.len(), names().count());
+    }
+
+    #[test]
+    fn an_override_without_an_element_nvr_needs_is_refused() {
+        gst::init().unwrap();
+        let dir = std::env::temp_dir().join(format!("nvr-pipe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = SPECS.iter().find(|s| s.name == "record.pipeline").unwrap();
+        let text = record.text.replace("name=mux", "name=muxer");
+        std::fs::write(dir.join("record.pipeline"), text).unwrap();
+        let e = check(&dir, record).unwrap_err().to_string();
+        assert!(
+            e.ends_with("record.pipeline: needs an element named mux"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -59,15 +59,9 @@ pub fn main(config_path: &Path) -> ExitCode {
             ok = false;
         }
     }
-    for name in pipelines::names() {
-        let checked = pipelines::load(&config.pipeline_dir, name).and_then(|d| {
-            let text = d.render(&pipelines::example_values())?;
-            gst::parse::bin_from_description(&text, false)
-                .map(|_| ())
-                .map_err(|e| format!("{}: {e}", d.origin))
-        });
-        if let Err(e) = checked {
-            eprintln!("{e}");
+    for spec in pipelines::SPECS {
+        if let Err(e) = pipelines::check(&config.pipeline_dir, spec) {
+            eprintln!("nvr: {e}");
             ok = false;
         }
     }

@@ -129,7 +129,7 @@ fn launch(
     values: &[(&str, String)],
 ) -> Result<gst::Pipeline, RemuxError> {
     let (pipeline, _) =
-        pipelines::open(pipeline_dir, name, values).map_err(RemuxError::Pipeline)?;
+        pipelines::open(pipeline_dir, name, values).map_err(|e| RemuxError::Pipeline(e.into()))?;
     Ok(pipeline)
 }
 
@@ -433,13 +433,13 @@ fn build_mux(
     let pipeline = launch(pipeline_dir, name, &[])?;
     let appsrc = |n: &str| {
         pipelines::element::<gst_app::AppSrc>(pipeline.upcast_ref(), n, name)
-            .map_err(RemuxError::Pipeline)
+            .map_err(|e| RemuxError::Pipeline(e.into()))
     };
     let video = appsrc("video")?;
     video.set_caps(Some(caps));
     let audio = if aac { Some(appsrc("audio")?) } else { None };
     pipelines::element::<gst::Element>(pipeline.upcast_ref(), "sink", name)
-        .map_err(RemuxError::Pipeline)?
+        .map_err(|e| RemuxError::Pipeline(e.into()))?
         .set_property("location", out.to_string_lossy().to_string());
     pipeline
         .set_state(gst::State::Playing)
@@ -482,10 +482,10 @@ fn run(
     len: u64,
     out: &Path,
 ) -> Result<(), RemuxError> {
-    let src: gst_app::AppSrc =
-        pipelines::element(pipeline.upcast_ref(), "src", name).map_err(RemuxError::Pipeline)?;
+    let src: gst_app::AppSrc = pipelines::element(pipeline.upcast_ref(), "src", name)
+        .map_err(|e| RemuxError::Pipeline(e.into()))?;
     pipelines::element::<gst::Element>(pipeline.upcast_ref(), "sink", name)
-        .map_err(RemuxError::Pipeline)?
+        .map_err(|e| RemuxError::Pipeline(e.into()))?
         .set_property("location", out.to_string_lossy().to_string());
     pipeline
         .set_state(gst::State::Playing)
