@@ -21,7 +21,7 @@
 //! ([`RETRY`], doubling up to [`MAX_RETRY`]) and rebuilds itself.
 
 use super::pipeline::{Stats, rtsp_source};
-use super::status::CameraStatus;
+use super::status::{BranchState, CameraStatus, MotionSource};
 use crate::config::{CameraConfig, DecoderChoice};
 use crate::pipelines;
 use gst::prelude::*;
@@ -183,11 +183,11 @@ impl Branch {
     ) -> Branch {
         if let Some(m) = status.lock().unwrap().motion.as_mut() {
             m.source = if config.sub.is_some() {
-                "substream"
+                MotionSource::Substream
             } else {
-                "stream"
+                MotionSource::Stream
             };
-            m.branch = "starting";
+            m.branch = BranchState::Starting;
         }
         Branch {
             config: config.clone(),
@@ -220,7 +220,7 @@ impl Branch {
         self.start_at = None;
         self.stop().await;
         self.stats = None;
-        self.set_branch("starting", None);
+        self.set_branch(BranchState::Starting, None);
         if let Some(m) = self.status.lock().unwrap().motion.as_mut() {
             m.active = false;
             m.score = 0.0;
@@ -251,7 +251,7 @@ impl Branch {
                         self.fail("the motion pipeline refused to start".into(), now)
                             .await;
                     } else {
-                        self.set_branch("running", None);
+                        self.set_branch(BranchState::Running, None);
                     }
                 }
                 // The recorded stream has not shown its caps yet.
@@ -349,7 +349,7 @@ impl Branch {
         self.stop().await;
         self.start_at = Some(now);
         self.set_branch(
-            "starting",
+            BranchState::Starting,
             Some(format!("{} failed its self-test: {why}", d.element)),
         );
     }
@@ -366,7 +366,7 @@ impl Branch {
         if self.start_at.is_some() {
             self.start_at = Some(now + delay);
         }
-        self.set_branch("restarting", Some(why));
+        self.set_branch(BranchState::Restarting, Some(why));
     }
 
     async fn stop(&mut self) {
@@ -377,7 +377,7 @@ impl Branch {
         }
     }
 
-    fn set_branch(&self, state: &'static str, error: Option<String>) {
+    fn set_branch(&self, state: BranchState, error: Option<String>) {
         let mut st = self.status.lock().unwrap();
         if let Some(m) = st.motion.as_mut() {
             m.branch = state;

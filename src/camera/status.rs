@@ -75,15 +75,35 @@ pub struct CameraStatus {
     pub open_since_ns: Option<u64>,
 }
 
+/// What the motion detector reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MotionSource {
+    /// The recorded stream, decoded on a branch.
+    #[default]
+    Stream,
+    /// The camera's `sub_url`, a second RTSP session.
+    Substream,
+}
+
+/// The motion branch's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchState {
+    #[default]
+    Starting,
+    Running,
+    /// After an error, waiting for its backoff.
+    Restarting,
+}
+
 /// What the motion branch reports.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MotionStatus {
-    /// What the detector reads: `stream` (the recorded stream, decoded on a branch) or
-    /// `substream` (the camera's `sub_url`, a second RTSP session).
-    pub source: &'static str,
-    /// The motion branch: `starting`, `running`, or `restarting` after an error (recording
-    /// is never affected).
-    pub branch: &'static str,
+    /// What the detector reads.
+    pub source: MotionSource,
+    /// The motion branch's state (recording is never affected by it).
+    pub branch: BranchState,
     /// The decoder the motion branch uses (`v4l2h264dec` = the Pi's hardware decoder).
     pub decoder: Option<String>,
     /// Why the branch last failed, and decoders that failed their self-test on this camera.
