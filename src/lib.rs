@@ -4,19 +4,19 @@
 //! MP4 segments by GStreamer, one supervised pipeline per camera; health is served as JSON
 //! on `/status`. See `docs/design.md` for what is on disk and what a crash can lose.
 
-pub mod board;
-pub mod bus;
-pub mod bytes;
-pub mod camera;
+pub(crate) mod board;
+pub(crate) mod bus;
+pub(crate) mod bytes;
+pub(crate) mod camera;
 pub mod cli;
 pub mod cmds;
-pub mod config;
+pub(crate) mod config;
 pub mod hikvision;
 pub mod http;
 pub mod logging;
 pub mod motion;
-pub mod pipelines;
-pub mod runtime;
+pub(crate) mod pipelines;
+pub(crate) mod runtime;
 pub mod storage;
-pub mod testcam;
+pub(crate) mod testcam;
 pub mod time;

@@ -135,13 +135,12 @@ impl Spec {
 pub struct TestCamera {
     main_loop: glib::MainLoop,
     thread: Option<std::thread::JoinHandle<()>>,
-    pub port: u16,
     /// `rtsp://127.0.0.1:PORT/mount`, without credentials.
     pub url: String,
 }
 
 impl TestCamera {
-    /// Starts serving on 127.0.0.1:`port` (0 = any free port; see [`TestCamera::port`]).
+    /// Starts serving on 127.0.0.1:`port` (0 = any free port: [`TestCamera::url`] tells which).
     /// `on_client` runs for every client connection (tests count them).
     pub fn start(
         spec: &Spec,
@@ -218,7 +217,6 @@ impl TestCamera {
         Ok(TestCamera {
             main_loop,
             thread: Some(thread),
-            port: bound as u16,
             url: format!("rtsp://127.0.0.1:{bound}{}", spec.mount),
         })
     }

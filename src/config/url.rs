@@ -75,11 +75,6 @@ impl RtspUrl {
     pub fn without_credentials(&self) -> String {
         format!("{}://{}", self.scheme, self.rest)
     }
-
-    /// `(host, port)` to reach the camera, the scheme's default port when none is given.
-    pub fn host_port(&self) -> Option<(String, u16)> {
-        host_port(&self.without_credentials())
-    }
 }
 
 /// `(host, port)` of a URL without user info (`rtsp://host[:port]/...`); IPv6 hosts without
@@ -168,7 +163,7 @@ mod tests {
         );
         let u = RtspUrl::parse("rtsp://admin:%C3%BCber%25@cam/x").unwrap();
         assert_eq!(u.password.as_deref(), Some("über%"));
-        assert_eq!(u.host_port(), Some(("cam".into(), 554)));
+        assert_eq!(host_port(&u.without_credentials()), Some(("cam".into(), 554)));
     }
 
     #[test]
