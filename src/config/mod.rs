@@ -640,38 +640,7 @@ impl Validator<'_> {
         let key = |k: &str| format!("camera[{i}].{k}");
         let before = self.errors.len();
 
-        let name = match &raw.name {
-            None => {
-                self.err(
-                    Some(table_span.clone()),
-                    key("name"),
-                    "missing: every camera needs a name (a-z 0-9 - _)".into(),
-                );
-                None
-            }
-            Some(n) => {
-                let s = n.get_ref();
-                if let Some(why) = name_problem(s) {
-                    self.err(
-                        Some(n.span()),
-                        key("name"),
-                        format!("{:?} {why}", shorten(s)),
-                    );
-                    None
-                } else if let Some(&(j, line)) = seen.get(s) {
-                    self.err(
-                        Some(n.span()),
-                        key("name"),
-                        format!("{s:?} is already used by camera[{j}] (line {line})"),
-                    );
-                    None
-                } else {
-                    seen.insert(s.clone(), (i, error::line_of(self.text, n.span().start)));
-                    CameraName::try_from(s.as_str()).ok()
-                }
-            }
-        };
-
+        let name = self.camera_name(raw.name.as_ref(), &table_span, &key("name"), i, seen);
         let url = match &raw.url {
             None => {
                 self.err(
@@ -681,49 +650,14 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(u) => match RtspUrl::parse(u.get_ref()) {
-                Ok(u) => Some(u),
-                Err(why) => {
-                    self.err(Some(u.span()), key("url"), why);
-                    None
-                }
-            },
+            Some(u) => self.rtsp_url(u, &key("url")),
         };
-
         let sub_url = raw
             .sub_url
             .as_ref()
-            .and_then(|u| match RtspUrl::parse(u.get_ref()) {
-                Ok(u) => Some(u),
-                Err(why) => {
-                    self.err(Some(u.span()), key("sub_url"), why);
-                    None
-                }
-            });
-        let motion_decoder = match raw.motion_decoder.as_ref() {
-            None => DecoderChoice::Auto,
-            Some(d) => match d.get_ref().as_str() {
-                "auto" => DecoderChoice::Auto,
-                "software" => DecoderChoice::Software,
-                e if !e.is_empty()
-                    && e.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-                {
-                    DecoderChoice::Element(e.to_string())
-                }
-                e => {
-                    self.err(
-                        Some(d.span()),
-                        key("motion_decoder"),
-                        format!(
-                            "{e:?} is not \"auto\", \"software\" or a GStreamer element name \
-                             (e.g. \"v4l2h264dec\")"
-                        ),
-                    );
-                    DecoderChoice::Auto
-                }
-            },
-        };
+            .and_then(|u| self.rtsp_url(u, &key("sub_url")));
+        let motion_decoder =
+            self.motion_decoder(raw.motion_decoder.as_ref(), &key("motion_decoder"));
         let segment_seconds = self
             .seconds(
                 raw.segment_seconds.as_ref(),
@@ -746,44 +680,8 @@ impl Validator<'_> {
         let post_seconds = self
             .seconds(raw.post_seconds.as_ref(), &key("post_seconds"), 0..=600)
             .unwrap_or(5);
-        let schedule: Vec<modes::Window> = match &raw.schedule {
-            Some(list) => list
-                .get_ref()
-                .iter()
-                .filter_map(|w| match modes::parse_window(w) {
-                    Ok(w) => Some(w),
-                    Err(e) => {
-                        self.err(Some(list.span()), key("schedule"), e);
-                        None
-                    }
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let mode = self.mode(raw.mode.as_ref(), raw.schedule.as_ref(), &key);
         use modes::Mode;
-        let mode = match raw.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
-            None | Some(("continuous", _)) => Mode::Continuous,
-            Some(("motion", _)) => Mode::Motion,
-            Some(("off", _)) => Mode::Off,
-            Some(("schedule", span)) => {
-                if schedule.is_empty() && raw.schedule.is_none() {
-                    self.err(
-                        Some(span),
-                        key("mode"),
-                        "\"schedule\" needs schedule = [\"mon-fri 08:00-20:00\", ...]".into(),
-                    );
-                }
-                Mode::Schedule(schedule)
-            }
-            Some((other, span)) => {
-                self.err(
-                    Some(span),
-                    key("mode"),
-                    format!("{other:?} is not a mode (continuous, motion, schedule, off)"),
-                );
-                Mode::Continuous
-            }
-        };
         // Motion mode needs the detector, so it switches it on.
         let motion_on = raw.motion.unwrap_or(false) || mode == Mode::Motion;
         let retention = retention::Limits {
@@ -838,6 +736,128 @@ impl Validator<'_> {
             pre_seconds,
             post_seconds,
         })
+    }
+
+    /// A camera's name: present, well formed, and not another camera's.
+    fn camera_name(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        table_span: &std::ops::Range<usize>,
+        key: &str,
+        i: usize,
+        seen: &mut BTreeMap<String, (usize, usize)>,
+    ) -> Option<CameraName> {
+        let Some(n) = raw else {
+            self.err(
+                Some(table_span.clone()),
+                key.to_string(),
+                "missing: every camera needs a name (a-z 0-9 - _)".into(),
+            );
+            return None;
+        };
+        let s = n.get_ref();
+        if let Some(why) = name_problem(s) {
+            self.err(
+                Some(n.span()),
+                key.to_string(),
+                format!("{:?} {why}", shorten(s)),
+            );
+            None
+        } else if let Some(&(j, line)) = seen.get(s) {
+            self.err(
+                Some(n.span()),
+                key.to_string(),
+                format!("{s:?} is already used by camera[{j}] (line {line})"),
+            );
+            None
+        } else {
+            seen.insert(s.clone(), (i, error::line_of(self.text, n.span().start)));
+            CameraName::try_from(s.as_str()).ok()
+        }
+    }
+
+    fn rtsp_url(&mut self, u: &Spanned<String>, key: &str) -> Option<RtspUrl> {
+        match RtspUrl::parse(u.get_ref()) {
+            Ok(u) => Some(u),
+            Err(why) => {
+                self.err(Some(u.span()), key.to_string(), why);
+                None
+            }
+        }
+    }
+
+    fn motion_decoder(&mut self, raw: Option<&Spanned<String>>, key: &str) -> DecoderChoice {
+        let Some(d) = raw else {
+            return DecoderChoice::Auto;
+        };
+        match d.get_ref().as_str() {
+            "auto" => DecoderChoice::Auto,
+            "software" => DecoderChoice::Software,
+            e if !e.is_empty()
+                && e.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                DecoderChoice::Element(e.to_string())
+            }
+            e => {
+                self.err(
+                    Some(d.span()),
+                    key.to_string(),
+                    format!(
+                        "{e:?} is not \"auto\", \"software\" or a GStreamer element name \
+                         (e.g. \"v4l2h264dec\")"
+                    ),
+                );
+                DecoderChoice::Auto
+            }
+        }
+    }
+
+    /// The recording mode, with the schedule's windows for `schedule`.
+    fn mode(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        schedule: Option<&Spanned<Vec<String>>>,
+        key: &dyn Fn(&str) -> String,
+    ) -> modes::Mode {
+        use modes::Mode;
+        let windows: Vec<modes::Window> = match schedule {
+            Some(list) => list
+                .get_ref()
+                .iter()
+                .filter_map(|w| match modes::parse_window(w) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        self.err(Some(list.span()), key("schedule"), e);
+                        None
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        match raw.map(|m| (m.get_ref().as_str(), m.span())) {
+            None | Some(("continuous", _)) => Mode::Continuous,
+            Some(("motion", _)) => Mode::Motion,
+            Some(("off", _)) => Mode::Off,
+            Some(("schedule", span)) => {
+                if windows.is_empty() && schedule.is_none() {
+                    self.err(
+                        Some(span),
+                        key("mode"),
+                        "\"schedule\" needs schedule = [\"mon-fri 08:00-20:00\", ...]".into(),
+                    );
+                }
+                Mode::Schedule(windows)
+            }
+            Some((other, span)) => {
+                self.err(
+                    Some(span),
+                    key("mode"),
+                    format!("{other:?} is not a mode (continuous, motion, schedule, off)"),
+                );
+                Mode::Continuous
+            }
+        }
     }
 
     fn seconds(

@@ -163,7 +163,10 @@ mod tests {
         );
         let u = RtspUrl::parse("rtsp://admin:%C3%BCber%25@cam/x").unwrap();
         assert_eq!(u.password.as_deref(), Some("über%"));
-        assert_eq!(host_port(&u.without_credentials()), Some(("cam".into(), 554)));
+        assert_eq!(
+            host_port(&u.without_credentials()),
+            Some(("cam".into(), 554))
+        );
     }
 
     #[test]
