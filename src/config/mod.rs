@@ -280,7 +280,7 @@ impl Config {
             Some(format!(
                 "{} is not writable by this user (uid {})",
                 probe.display(),
-                unsafe { libc::geteuid() }
+                rustix::process::geteuid().as_raw()
             ))
         } else if probe != path.as_path() {
             // `run` will create the missing folders: try the first one, as `run` would
@@ -325,12 +325,8 @@ impl Config {
 }
 
 fn is_writable(p: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    use rustix::fs::Access;
+    rustix::fs::access(p, Access::WRITE_OK | Access::EXEC_OK).is_ok()
 }
 
 struct Validator<'a> {

@@ -250,7 +250,6 @@ pub struct Lock {
 
 impl Lock {
     pub fn acquire(output: &Path) -> Result<Lock, String> {
-        use std::os::unix::io::AsRawFd;
         let dir = state_dir(output);
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join("lock");
@@ -261,8 +260,7 @@ impl Lock {
             .truncate(false)
             .open(&path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if file.try_lock().is_err() {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             return Err(format!(

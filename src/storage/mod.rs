@@ -132,15 +132,8 @@ pub struct Space {
 /// NFS and SMB mounts answer statvfs with zeros (0 free of 0): that is "unknown", not
 /// "full", and must never make retention delete recordings.
 pub fn disk_space(path: &Path) -> Result<Space, String> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| "the path holds a NUL byte".to_string())?;
-    // SAFETY: statvfs fills `s`, which we own; `c` is NUL-terminated.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return Err(format!("statvfs: {}", std::io::Error::last_os_error()));
-    }
-    plausible(s.f_blocks as u64, s.f_bavail as u64, s.f_frsize as u64)
+    let s = rustix::fs::statvfs(path).map_err(|e| format!("statvfs: {e}"))?;
+    plausible(s.f_blocks, s.f_bavail, s.f_frsize)
 }
 
 /// Judges a statvfs reading (blocks in all, blocks available, block size).

@@ -369,9 +369,5 @@ pub fn is_whole_jpeg(b: &[u8]) -> bool {
 /// Lowers the calling thread to nice 10 (Linux: nice is per thread; lowering needs no
 /// privilege). For the threads nvr starts for background work.
 pub fn lower_this_thread() {
-    // SAFETY: setpriority on this thread's own id.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
