@@ -275,22 +275,121 @@ fn direct(
 ) -> Result<(), Direct> {
     let aac = map.audio == Audio::Aac;
     let mut walker = pes::Walker::new(map.video_id, aac.then_some(map.audio_id));
-    let h265 = map.video == ps::VideoCodec::H265;
-    // Built at the first key frame (its parameter sets give the caps).
-    let mut mux: Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)> = None;
-    let mut early_audio: Vec<(Option<u64>, Vec<u8>)> = Vec::new();
-    let mut held: Option<(u64, Vec<u8>, bool)> = None; // one AU, until the next gives its duration
-    let mut base: Option<u64> = None;
-    let mut last_duration = gst::ClockTime::from_mseconds(40);
+    let mut mux = DirectMux::new(pipeline_dir, map, out);
     let mut failed: Option<Direct> = None;
-    let mut starts = Vec::new();
+    walker.buf = head;
+    walker.buf.drain(..map.start);
+    let mut read = walker.buf.len() as u64 + map.start as u64;
+    loop {
+        let at_end = read >= len;
+        let mut sink = |u: pes::Unit| {
+            if failed.is_none()
+                && let Err(e) = mux.unit(u)
+            {
+                failed = Some(e);
+            }
+        };
+        let walked = if at_end {
+            walker.finish(&mut sink)
+        } else {
+            walker.feed(&mut sink)
+        };
+        if let Err(e) = walked {
+            failed.get_or_insert(Direct::Fallback(e.to_string()));
+        }
+        if let Some(e) = failed.take() {
+            mux.abort();
+            return Err(e);
+        }
+        if at_end {
+            break;
+        }
+        let n = (len - read).min(CHUNK as u64) as usize;
+        let old = walker.buf.len();
+        walker.buf.resize(old + n, 0);
+        file.read_exact(&mut walker.buf[old..])?;
+        read += n as u64;
+    }
+    mux.finish(len)
+}
 
-    let push_video = |mux: &Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>,
-                      base: u64,
-                      (pts, au, key): (u64, Vec<u8>, bool),
-                      duration: gst::ClockTime|
-     -> Result<(), Direct> {
-        let (_, video, _) = mux.as_ref().expect("built");
+/// The direct route's muxer side: built at the first key frame (its parameter sets give
+/// the caps), then fed one access unit or audio frame at a time.
+struct DirectMux<'a> {
+    pipeline_dir: &'a Path,
+    map: &'a StreamMap,
+    out: &'a Path,
+    /// The pipeline and its video and audio inputs, once built.
+    mux: Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>,
+    /// Audio before the first key frame, kept until the muxer exists (bounded).
+    early_audio: Vec<(Option<u64>, Vec<u8>)>,
+    /// One access unit, held until the next gives its duration.
+    held: Option<(u64, Vec<u8>, bool)>,
+    /// The first key frame's time: output time 0.
+    base: Option<u64>,
+    last_duration: gst::ClockTime,
+    starts: Vec<(usize, usize)>,
+}
+
+impl<'a> DirectMux<'a> {
+    fn new(pipeline_dir: &'a Path, map: &'a StreamMap, out: &'a Path) -> Self {
+        DirectMux {
+            pipeline_dir,
+            map,
+            out,
+            mux: None,
+            early_audio: Vec::new(),
+            held: None,
+            base: None,
+            last_duration: gst::ClockTime::from_mseconds(40),
+            starts: Vec::new(),
+        }
+    }
+
+    fn unit(&mut self, unit: pes::Unit) -> Result<(), Direct> {
+        match unit {
+            pes::Unit::Audio { pts, frame } => match self.base {
+                Some(_) => self.push_audio(pts, frame),
+                None if self.early_audio.len() < 256 => {
+                    self.early_audio.push((pts, frame));
+                    Ok(())
+                }
+                None => Err(Direct::Fallback("no video after 256 audio frames".into())),
+            },
+            pes::Unit::Video { pts, au } => {
+                if self.mux.is_none() {
+                    let caps = caps_for(self.pipeline_dir, self.map.video, &au)?;
+                    let aac = self.map.audio == Audio::Aac;
+                    self.mux = Some(
+                        build_mux(self.pipeline_dir, aac, &caps, self.out)
+                            .map_err(Direct::Fatal)?,
+                    );
+                    self.base = Some(pts);
+                    for (p, f) in std::mem::take(&mut self.early_audio) {
+                        self.push_audio(p, f)?;
+                    }
+                }
+                let h265 = self.map.video == ps::VideoCodec::H265;
+                let mut sample = Vec::new();
+                let key = pes::to_length_prefixed(&au, h265, &mut self.starts, &mut sample);
+                if let Some(prev) = self.held.replace((pts, sample, key)) {
+                    let d = since(prev.0, pts);
+                    self.last_duration = d;
+                    self.push_video(prev, d)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn push_video(
+        &self,
+        (pts, au, key): (u64, Vec<u8>, bool),
+        duration: gst::ClockTime,
+    ) -> Result<(), Direct> {
+        let (Some((_, video, _)), Some(base)) = (self.mux.as_ref(), self.base) else {
+            return Ok(());
+        };
         let mut buf = gst::Buffer::from_mut_slice(au);
         {
             let b = buf.get_mut().expect("new buffer");
@@ -305,13 +404,10 @@ fn direct(
             .push_buffer(buf)
             .map(|_| ())
             .map_err(|_| Direct::Fatal(RemuxError::Pipeline("the muxer stopped".into())))
-    };
-    let push_audio = |mux: &Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>,
-                      base: u64,
-                      pts: Option<u64>,
-                      frame: Vec<u8>|
-     -> Result<(), Direct> {
-        let Some((_, _, Some(audio))) = mux.as_ref() else {
+    }
+
+    fn push_audio(&self, pts: Option<u64>, frame: Vec<u8>) -> Result<(), Direct> {
+        let (Some((_, _, Some(audio))), Some(base)) = (self.mux.as_ref(), self.base) else {
             return Ok(());
         };
         if pts.is_some_and(|p| (p.wrapping_sub(base) & ((1 << 33) - 1)) > 1 << 32) {
@@ -325,98 +421,38 @@ fn direct(
             .push_buffer(buf)
             .map(|_| ())
             .map_err(|_| Direct::Fatal(RemuxError::Pipeline("the muxer stopped".into())))
-    };
+    }
 
-    let mut handle =
-        |unit: pes::Unit,
-         mux: &mut Option<(gst::Pipeline, gst_app::AppSrc, Option<gst_app::AppSrc>)>|
-         -> Result<(), Direct> {
-            match unit {
-                pes::Unit::Audio { pts, frame } => match base {
-                    Some(b) => push_audio(mux, b, pts, frame),
-                    None if early_audio.len() < 256 => {
-                        early_audio.push((pts, frame));
-                        Ok(())
-                    }
-                    None => Err(Direct::Fallback("no video after 256 audio frames".into())),
-                },
-                pes::Unit::Video { pts, au } => {
-                    if mux.is_none() {
-                        let caps = caps_for(pipeline_dir, map.video, &au)?;
-                        *mux =
-                            Some(build_mux(pipeline_dir, aac, &caps, out).map_err(Direct::Fatal)?);
-                        base = Some(pts);
-                        for (p, f) in early_audio.drain(..) {
-                            push_audio(mux, pts, p, f)?;
-                        }
-                    }
-                    let b = base.expect("set with the muxer");
-                    let mut sample = Vec::new();
-                    let key = pes::to_length_prefixed(&au, h265, &mut starts, &mut sample);
-                    if let Some(prev) = held.replace((pts, sample, key)) {
-                        let d = since(prev.0, pts);
-                        last_duration = d;
-                        push_video(mux, b, prev, d)?;
-                    }
-                    Ok(())
-                }
-            }
-        };
+    fn abort(&mut self) {
+        if let Some((p, _, _)) = self.mux.take() {
+            let _ = p.set_state(gst::State::Null);
+        }
+    }
 
-    walker.buf = head;
-    walker.buf.drain(..map.start);
-    let mut read = walker.buf.len() as u64 + map.start as u64;
-    loop {
-        let at_end = read >= len;
-        let mut sink = |u: pes::Unit| {
-            if failed.is_none()
-                && let Err(e) = handle(u, &mut mux)
-            {
-                failed = Some(e);
-            }
-        };
-        let walked = if at_end {
-            walker.finish(&mut sink)
-        } else {
-            walker.feed(&mut sink)
-        };
-        if let Err(e) = walked {
-            failed.get_or_insert(Direct::Fallback(e.to_string()));
+    /// Pushes the held access unit, ends both inputs and waits for the file to be written.
+    /// (Dropped without it, the pipeline is stopped: see [`Drop`].)
+    fn finish(mut self, len: u64) -> Result<(), Direct> {
+        if self.mux.is_none() {
+            return Err(Direct::Fatal(RemuxError::Stream(ps::PsError::NoStreamMap)));
         }
-        if let Some(e) = failed.take() {
-            if let Some((p, _, _)) = mux.take() {
-                let _ = p.set_state(gst::State::Null);
-            }
-            return Err(e);
+        if let Some(last) = self.held.take() {
+            self.push_video(last, self.last_duration)?;
         }
-        if at_end {
-            break;
+        let (pipeline, video, audio) = self.mux.take().expect("checked");
+        let _ = video.end_of_stream();
+        if let Some(a) = &audio {
+            let _ = a.end_of_stream();
         }
-        let n = (len - read).min(CHUNK as u64) as usize;
-        let old = walker.buf.len();
-        walker.buf.resize(old + n, 0);
-        file.read_exact(&mut walker.buf[old..])?;
-        read += n as u64;
+        let result = wait_eos(&pipeline, len);
+        let _ = pipeline.set_state(gst::State::Null);
+        result.map_err(Direct::Fatal)
     }
-    let Some(m) = mux.take() else {
-        return Err(Direct::Fatal(RemuxError::Stream(ps::PsError::NoStreamMap)));
-    };
-    if let Some(last) = held.take() {
-        push_video(
-            &Some((m.0.clone(), m.1.clone(), m.2.clone())),
-            base.unwrap_or(0),
-            last,
-            last_duration,
-        )?;
+}
+
+impl Drop for DirectMux<'_> {
+    fn drop(&mut self) {
+        self.abort();
     }
-    let (pipeline, video, audio) = m;
-    let _ = video.end_of_stream();
-    if let Some(a) = &audio {
-        let _ = a.end_of_stream();
-    }
-    let result = wait_eos(&pipeline, len);
-    let _ = pipeline.set_state(gst::State::Null);
-    result.map_err(Direct::Fatal)
 }
 
 fn build_mux(

@@ -206,7 +206,6 @@ fn run_direct(
     first: super::samples::Movie,
     output: Output,
 ) -> Result<(), ExportError> {
-    use std::os::unix::fs::FileExt;
     let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
     gst::init().map_err(|e| fail(&e))?;
     let file_out = match &output {
@@ -266,7 +265,7 @@ fn run_direct(
             let key = |t: &super::samples::Track, s: &super::samples::Sample| {
                 base + if t.video { t.dts_ns(s) } else { t.pts_ns(s) }
             };
-            let mut runs: Vec<Option<(u64, gst::Buffer)>> = vec![None; tracks.len()];
+            let mut runs: Vec<Run> = (0..tracks.len()).map(|_| Run::default()).collect();
             loop {
                 let next = tracks
                     .iter()
@@ -290,37 +289,7 @@ fn run_direct(
                 if (k == 0 && track.video && t_ns < d0) || (!track.video && t_ns < p0) {
                     continue;
                 }
-                // A run of this track's contiguous samples (a chunk) is read at once, straight
-                // into GStreamer memory; each frame is a view into it (no copy).
-                let cached = &mut runs[i];
-                if !cached.as_ref().is_some_and(|(at, run)| {
-                    s.offset >= *at && s.offset + u64::from(s.size) <= at + run.size() as u64
-                }) {
-                    let mut end = s.offset + u64::from(s.size);
-                    for n in &track.samples[*at..] {
-                        if n.offset != end || end - s.offset + u64::from(n.size) > RUN_BYTES {
-                            break;
-                        }
-                        end += u64::from(n.size);
-                    }
-                    let mut run =
-                        gst::Buffer::with_size((end - s.offset) as usize).map_err(|e| fail(&e))?;
-                    {
-                        let mut map = run
-                            .get_mut()
-                            .expect("new buffer")
-                            .map_writable()
-                            .map_err(|e| fail(&e))?;
-                        file.read_exact_at(&mut map, s.offset)
-                            .map_err(|e| fail(&format!("{}: {e}", path.display())))?;
-                    }
-                    *cached = Some((s.offset, run));
-                }
-                let (run_at, run) = cached.as_ref().expect("just read");
-                let from = (s.offset - run_at) as usize;
-                let mut buf = run
-                    .copy_region(gst::BufferCopyFlags::MEMORY, from..from + s.size as usize)
-                    .map_err(|e| fail(&e))?;
+                let mut buf = runs[i].frame(&file, path, &s, &track.samples[*at..])?;
                 {
                     let b = buf.get_mut().expect("new buffer");
                     let at = |ns: i64| gst::ClockTime::from_nseconds((ns - d0).max(0) as u64);
@@ -350,6 +319,54 @@ fn run_direct(
     })();
     let _ = pipeline.set_state(gst::State::Null);
     finish_file(tmp, file_out, result)
+}
+
+/// A run of one track's contiguous samples (a chunk), read at once straight into GStreamer
+/// memory; each frame is a view into it (no copy).
+#[derive(Default)]
+struct Run(Option<(u64, gst::Buffer)>);
+
+impl Run {
+    /// Sample `s` as a buffer; `after` are the track's samples that follow it (read with it
+    /// while they are contiguous, up to [`RUN_BYTES`]).
+    fn frame(
+        &mut self,
+        file: &std::fs::File,
+        path: &Path,
+        s: &super::samples::Sample,
+        after: &[super::samples::Sample],
+    ) -> Result<gst::Buffer, ExportError> {
+        use std::os::unix::fs::FileExt;
+        let fail = |e: &dyn std::fmt::Display| ExportError::Failed(e.to_string());
+        let holds = |(at, run): &(u64, gst::Buffer)| {
+            s.offset >= *at && s.offset + u64::from(s.size) <= at + run.size() as u64
+        };
+        if !self.0.as_ref().is_some_and(holds) {
+            let mut end = s.offset + u64::from(s.size);
+            for n in after {
+                if n.offset != end || end - s.offset + u64::from(n.size) > RUN_BYTES {
+                    break;
+                }
+                end += u64::from(n.size);
+            }
+            let mut run =
+                gst::Buffer::with_size((end - s.offset) as usize).map_err(|e| fail(&e))?;
+            {
+                let mut map = run
+                    .get_mut()
+                    .expect("new buffer")
+                    .map_writable()
+                    .map_err(|e| fail(&e))?;
+                file.read_exact_at(&mut map, s.offset)
+                    .map_err(|e| fail(&format!("{}: {e}", path.display())))?;
+            }
+            self.0 = Some((s.offset, run));
+        }
+        let (run_at, run) = self.0.as_ref().expect("just read");
+        let from = (s.offset - run_at) as usize;
+        run.copy_region(gst::BufferCopyFlags::MEMORY, from..from + s.size as usize)
+            .map_err(|e| fail(&e))
+    }
 }
 
 /// The `splitmuxsrc` route, for files the direct route does not read.
