@@ -206,7 +206,7 @@ fn retention_deletes_by_age_and_by_camera_size_on_real_files() {
     let kept: Vec<_> = (0..5)
         .map(|m| place_segment(&storage, "kept", &sample, now - 600 + m * 60))
         .collect();
-    let (jpg, thumb) = nvr::storage::previews::paths(&old[0]);
+    let (jpg, thumb) = nvr::storage::layout::previews(&old[0]);
     std::fs::write(&jpg, b"jpeg").unwrap();
     std::fs::write(&thumb, b"jpeg").unwrap();
     let cfg = format!(
@@ -441,7 +441,7 @@ fn a_preview_and_a_thumbnail_are_made_when_first_asked_for() {
     );
     for s in segs {
         let mp4 = std::path::PathBuf::from(s["path"].as_str().unwrap());
-        let (full, thumb) = nvr::storage::previews::paths(&mp4);
+        let (full, thumb) = nvr::storage::layout::previews(&mp4);
         for url in [&s["preview"], &s["thumbnail"]] {
             let (head, jpeg) = http_get_raw(nvr.addr(), url.as_str().unwrap());
             assert!(head.contains("image/jpeg"), "{head}");

@@ -114,7 +114,7 @@ pub fn build(
             .zip(mux)
             .and_then(|(s, mux)| capture_unix_ns(&mux, &s))
             .unwrap_or_else(crate::time::unix_now_ns);
-        match storage::new_segment_path(&root, &name, unix_ns) {
+        match storage::layout::new_segment(&root, &name, unix_ns) {
             Ok(p) => {
                 let p = p.to_string_lossy().into_owned();
                 let mut q = starts.starts.lock().unwrap();

@@ -660,7 +660,7 @@ impl<O: Opener> Supervisor<O> {
             ))
         };
         if let Some((segment, offset)) = closed.or_else(open) {
-            let out = crate::storage::previews::snapshot_path(
+            let out = crate::storage::layout::snapshot(
                 &self.shared.storage_root,
                 &self.config.name,
                 e.id,

@@ -68,7 +68,7 @@ pub fn snapshot(board: &Board, id: u64) -> Result<super::Reply, super::HttpError
         .find(|e| e.id == id)
         .map(|e| e.camera);
     let camera = camera.ok_or_else(not_found)?;
-    let file = crate::storage::previews::snapshot_path(&board.shared.storage_root, &camera, id);
+    let file = crate::storage::layout::snapshot(&board.shared.storage_root, &camera, id);
     match std::fs::read(file) {
         Ok(jpeg) if crate::storage::previews::is_whole_jpeg(&jpeg) => Ok(super::Reply::Bytes {
             content_type: "image/jpeg",

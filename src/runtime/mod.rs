@@ -325,8 +325,14 @@ fn prepare_storage(
         retention_now,
         events: Mutex::new(crate::motion::events::EventLog::open(root, Some(&writer))),
         history: Mutex::new(
-            storage::history::History::open(root, crate::time::unix_now_ns(), &writer)
-                .map_err(|e| format!("cannot open {}/.nvr/history.journal: {e}", root.display()))?,
+            storage::history::History::open(root, crate::time::unix_now_ns(), &writer).map_err(
+                |e| {
+                    format!(
+                        "cannot open {}: {e}",
+                        storage::layout::history_journal(root).display()
+                    )
+                },
+            )?,
         ),
         previews: storage::previews::Previews::start(config.pipeline_dir.clone())
             .map_err(|e| log::warn!("previews: cannot start the worker: {e}"))

@@ -14,6 +14,7 @@
 //! leave it claiming files that are not there or ignoring files that are.
 
 use super::journal::{self, Journal};
+use super::layout;
 use super::mp4;
 use super::writer::Writer;
 use serde::{Deserialize, Serialize};
@@ -102,10 +103,6 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    fn dir(root: &Path) -> PathBuf {
-        root.join(".nvr")
-    }
-
     /// Loads snapshot + journal (whatever of them is readable) and reconciles with the disk,
     /// then writes a fresh snapshot (through `writer`). Only the recorder (one process) may
     /// do this.
@@ -119,7 +116,7 @@ impl Catalog {
         imports: BTreeMap<String, PathBuf>,
         writer: &Writer,
     ) -> io::Result<(Catalog, Reconciled)> {
-        std::fs::create_dir_all(Self::dir(root))?;
+        std::fs::create_dir_all(layout::store_dir(root))?;
         let (mut cat, reconciled) = Self::load(root, Some(writer.clone()), imports)?;
         // Start a fresh journal on top of a fresh snapshot: startup is when we know exactly.
         cat.compact()?;
@@ -136,14 +133,13 @@ impl Catalog {
         writer: Option<Writer>,
         imports: BTreeMap<String, PathBuf>,
     ) -> io::Result<(Catalog, Reconciled)> {
-        let dir = Self::dir(root);
         let mut cat = Catalog {
             root: root.to_path_buf(),
             cameras: BTreeMap::new(),
-            journal: Journal::new(dir.join("catalog.journal"), writer),
+            journal: Journal::new(layout::catalog_journal(root), writer),
             imports,
         };
-        match std::fs::read(dir.join("catalog.bin")) {
+        match std::fs::read(layout::catalog_snapshot(root)) {
             Ok(bytes) => match postcard::from_bytes::<Snapshot>(&bytes) {
                 Ok(s) if s.version == SNAPSHOT_VERSION => {
                     for (camera, segs) in s.cameras {
@@ -272,7 +268,6 @@ impl Catalog {
         let Some(writer) = self.journal.writer().cloned() else {
             return Err(io::Error::other("catalog opened read-only"));
         };
-        let dir = Self::dir(&self.root);
         let snap = Snapshot {
             version: SNAPSHOT_VERSION,
             cameras: self
@@ -282,7 +277,7 @@ impl Catalog {
                 .collect(),
         };
         let bytes = postcard::to_stdvec(&snap).map_err(io::Error::other)?;
-        writer.replace(&dir.join("catalog.bin"), bytes);
+        writer.replace(&layout::catalog_snapshot(&self.root), bytes);
         // In order after the snapshot: only then is the journal redundant.
         self.journal.rewrite::<Record>([])
     }

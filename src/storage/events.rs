@@ -37,7 +37,7 @@ impl EventLog {
     /// Reads `{root}/.nvr/events.journal`; unreadable frames (a torn write) are skipped.
     /// Without a writer it is a read-only view (a command beside the recorder).
     pub fn open(root: &Path, writer: Option<&Writer>) -> EventLog {
-        let path = root.join(".nvr").join("events.journal");
+        let path = super::layout::events_journal(root);
         let mut events = std::collections::VecDeque::new();
         let mut dropped = 0usize;
         for e in journal::read::<Event>(&path).unwrap_or_default() {

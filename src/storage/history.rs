@@ -44,7 +44,7 @@ impl History {
     /// Loads the history (dropping what is older than [`KEEP`] before `now_ns`); it
     /// writes through `writer`.
     pub fn open(root: &Path, now_ns: u64, writer: &Writer) -> io::Result<History> {
-        let path = root.join(".nvr").join("history.journal");
+        let path = super::layout::history_journal(root);
         let big = std::fs::metadata(&path).is_ok_and(|m| m.len() > COMPACT_AFTER);
         let cutoff = now_ns.saturating_sub(KEEP);
         let records: Vec<Record> = journal::read::<Record>(&path)?

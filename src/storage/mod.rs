@@ -11,6 +11,7 @@ pub mod events;
 pub mod export;
 pub mod history;
 pub mod journal;
+pub mod layout;
 pub mod modes;
 pub mod mp4;
 pub mod previews;
@@ -20,24 +21,7 @@ pub mod samples;
 pub mod writer;
 
 use crate::time::LocalTime;
-use std::path::{Path, PathBuf};
-
-/// The path for a new segment of `camera` whose first frame was captured at `unix_ns`.
-/// Creates the day folder. Never returns an existing file: a second segment starting in the
-/// same second gets `-1`, `-2`, … appended.
-pub fn new_segment_path(root: &Path, camera: &str, unix_ns: u64) -> std::io::Result<PathBuf> {
-    let t = LocalTime::from_unix((unix_ns / 1_000_000_000) as i64);
-    let dir = root.join(camera).join(t.date());
-    std::fs::create_dir_all(&dir)?;
-    let stem = t.file_stem();
-    let mut path = dir.join(format!("{stem}.mp4"));
-    let mut n = 1;
-    while path.exists() {
-        path = dir.join(format!("{stem}-{n}.mp4"));
-        n += 1;
-    }
-    Ok(path)
-}
+use std::path::Path;
 
 /// Storage figures for `/status`: bytes written today (flash wear) and what retention
 /// deleted and why. Long-lived, behind a mutex in the runtime's shared state.
@@ -176,9 +160,9 @@ mod tests {
         let root = std::env::temp_dir().join(format!("nvr-layout-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let ns = 1_774_747_800_000_000_000;
-        let a = new_segment_path(&root, "cam", ns).unwrap();
+        let a = layout::new_segment(&root, "cam", ns).unwrap();
         std::fs::write(&a, b"x").unwrap();
-        let b = new_segment_path(&root, "cam", ns + 500_000_000).unwrap();
+        let b = layout::new_segment(&root, "cam", ns + 500_000_000).unwrap();
         assert_ne!(a, b);
         assert!(b.to_string_lossy().ends_with("-1.mp4"), "{}", b.display());
         assert_eq!(a.parent(), b.parent());

@@ -20,14 +20,6 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 const QUEUE: usize = 32;
 pub const THUMB_WIDTH: i32 = 160;
 
-/// The preview files of a segment.
-pub fn paths(segment: &Path) -> (PathBuf, PathBuf) {
-    (
-        segment.with_extension("jpg"),
-        segment.with_extension("thumb.jpg"),
-    )
-}
-
 /// Snapshots kept per camera; the oldest go first.
 pub const MAX_SNAPSHOTS: usize = 2000;
 
@@ -49,14 +41,6 @@ enum Job {
         offset: gst::ClockTime,
         out: PathBuf,
     },
-}
-
-/// Where a camera's event snapshots live.
-pub fn snapshot_path(root: &Path, camera: &str, event: u64) -> PathBuf {
-    root.join(".nvr")
-        .join("snapshots")
-        .join(camera)
-        .join(format!("{event}.jpg"))
 }
 
 /// Handle to the worker. Dropping it stops the worker after its current job.
@@ -139,7 +123,7 @@ pub fn preview(
     codec: &str,
     thumb: bool,
 ) -> Result<Vec<u8>, String> {
-    let (full, small) = paths(segment);
+    let (full, small) = super::layout::previews(segment);
     let path = if thumb { small } else { full };
     let whole = |p: &Path| std::fs::read(p).ok().filter(|j| is_whole_jpeg(j));
     if let Some(jpeg) = whole(&path) {
@@ -295,7 +279,7 @@ fn make_with(
     segment: &Path,
     decoder: &[(&'static str, String); 2],
 ) -> Result<u64, String> {
-    let (full, thumb) = paths(segment);
+    let (full, thumb) = super::layout::previews(segment);
     let [parser, decoder] = decoder.clone();
     let (pipeline, origin) = pipelines::open(
         pipeline_dir,

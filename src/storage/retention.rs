@@ -223,7 +223,7 @@ pub fn execute(
                 continue;
             }
         }
-        let (full, thumb) = super::previews::paths(&path);
+        let (full, thumb) = super::layout::previews(&path);
         let _ = std::fs::remove_file(full);
         let _ = std::fs::remove_file(thumb);
         log::debug!(
@@ -253,7 +253,7 @@ pub fn forget_snapshots(root: &Path, events: &super::events::EventLog, done: &[D
         let (from, to) = (d.segment.start_ns, d.segment.end_ns());
         for e in events.query(Some(&d.camera), from, to) {
             if (from..to).contains(&e.peak_ns) {
-                let p = super::previews::snapshot_path(root, &d.camera, e.id);
+                let p = super::layout::snapshot(root, &d.camera, e.id);
                 n += usize::from(std::fs::remove_file(p).is_ok());
             }
         }
@@ -335,14 +335,14 @@ mod tests {
                 peak_boxes: Boxes::new(),
             })
             .unwrap();
-            let p = super::super::previews::snapshot_path(&root, camera, id);
+            let p = super::super::layout::snapshot(&root, camera, id);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, b"jpeg").unwrap();
         }
         // The first minute of camera a goes.
         let done = vec![deletion("a", &seg(0, 1, true), Reason::Age)];
         assert_eq!(forget_snapshots(&root, &log, &done), 1);
-        let exists = |cam: &str, id| super::super::previews::snapshot_path(&root, cam, id).exists();
+        let exists = |cam: &str, id| super::super::layout::snapshot(&root, cam, id).exists();
         assert!(!exists("a", 1));
         assert!(exists("a", 2), "its peak is in footage that is kept");
         assert!(exists("b", 3), "another camera's");

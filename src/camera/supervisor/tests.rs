@@ -147,7 +147,7 @@ impl FakeConnection {
             self.said.push_back(ConnEvent::SegmentClosed(path));
         }
         let wall = self.clock.wall_ns();
-        let path = crate::storage::new_segment_path(&self.root, &self.camera, wall).unwrap();
+        let path = crate::storage::layout::new_segment(&self.root, &self.camera, wall).unwrap();
         std::fs::write(&path, [0; 100]).unwrap();
         let path = path.to_string_lossy().into_owned();
         let _ = self
