@@ -523,12 +523,32 @@ fn config_text(storage: &std::path::Path) -> String {
     config(storage, 10, "")
 }
 
+/// Compiles C `source` into `{dir}/{name}.so`, for `LD_PRELOAD`.
+fn preload_library(dir: &std::path::Path, name: &str, source: &str) -> std::path::PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let lib = dir.join(format!("{name}.so"));
+    let out = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .output()
+        .expect("cc (build-essential)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lib
+}
+
 /// Builds a preload library whose statvfs answers zeros (0 free of 0, as some FUSE, NFS and
 /// SMB mounts do) for paths under `$NVR_TEST_ZERO_STATVFS`, and asks the real one otherwise.
 fn zero_statvfs_shim(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = dir.join("zero-statvfs.c");
-    std::fs::write(
-        &src,
+    preload_library(
+        dir,
+        "zero-statvfs",
         r#"
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -551,21 +571,6 @@ int statvfs64(const char *p, struct statvfs64 *b) {
 }
 "#,
     )
-    .unwrap();
-    let lib = dir.join("zero-statvfs.so");
-    let out = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .output()
-        .expect("cc (build-essential)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lib
 }
 
 /// Issue: on a file system that reports 0 bytes free of 0, the free-space floor deleted
@@ -624,9 +629,9 @@ fn a_file_system_that_reports_no_size_loses_nothing_to_the_floor() {
 /// `$NVR_TEST_SLOW_STORE` take `$NVR_TEST_SLOW_MS` (an SD card that stalls), and notes each
 /// delayed call as a line in `$NVR_TEST_SLOW_LOG` so the test knows the stall happened.
 fn slow_store_shim(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = dir.join("slow-store.c");
-    std::fs::write(
-        &src,
+    preload_library(
+        dir,
+        "slow-store",
         r#"
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -668,21 +673,6 @@ int fdatasync(int fd) {
 }
 "#,
     )
-    .unwrap();
-    let lib = dir.join("slow-store.so");
-    let out = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .arg("-ldl")
-        .output()
-        .expect("cc (build-essential)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lib
 }
 
 /// Issue: a closed segment's catalog write (and, now and then, a compaction with two fsyncs)
