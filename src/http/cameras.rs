@@ -15,6 +15,7 @@ use super::conn::{Connection, Method};
 use super::{HttpError, Reply};
 use crate::board::Board;
 use crate::storage::export::{self, ExportError, Output};
+use crate::storage::previews::PreviewError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Exports running at once; more get 503 (each is a pipeline and a thread).
@@ -128,7 +129,7 @@ pub fn preview<C: Connection + Send + 'static>(
                     headers: vec![("Cache-Control", "max-age=86400".into())],
                     body: jpeg,
                 }),
-                Err(e) if e.starts_with("busy") => Err(HttpError::Busy(e)),
+                Err(e @ PreviewError::Busy) => Err(HttpError::Busy(e.to_string())),
                 Err(e) => {
                     log::warn!("previews: {shown}: {e}");
                     Err(HttpError::NotFound("no preview of that segment".into()))

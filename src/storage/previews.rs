@@ -24,7 +24,25 @@ pub const THUMB_WIDTH: i32 = 160;
 pub const MAX_SNAPSHOTS: usize = 2000;
 
 /// What a preview job hands back: the JPEG asked for, or why there is none.
-pub type Reply = Box<dyn FnOnce(Result<Vec<u8>, String>) + Send>;
+pub type Reply = Box<dyn FnOnce(Result<Vec<u8>, PreviewError>) + Send>;
+
+/// Why there is no preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewError {
+    /// The worker's queue is full: try again later.
+    Busy,
+    /// The segment could not be decoded (the reason).
+    Failed(String),
+}
+
+impl std::fmt::Display for PreviewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreviewError::Busy => write!(f, "busy making other previews; try again"),
+            PreviewError::Failed(why) => write!(f, "{why}"),
+        }
+    }
+}
 
 enum Job {
     /// The preview (or thumbnail) of `segment`, made if it is not on disk yet.
@@ -73,7 +91,7 @@ impl Previews {
             Ok(()) => {}
             Err(TrySendError::Full(Job::Preview { reply, .. }))
             | Err(TrySendError::Disconnected(Job::Preview { reply, .. })) => {
-                reply(Err("busy making other previews; try again".into()))
+                reply(Err(PreviewError::Busy))
             }
             Err(_) => {}
         }
@@ -102,7 +120,9 @@ fn worker(pipeline_dir: &Path, rx: Receiver<Job>) {
                 codec,
                 thumb,
                 reply,
-            } => reply(preview(pipeline_dir, &segment, &codec, thumb)),
+            } => {
+                reply(preview(pipeline_dir, &segment, &codec, thumb).map_err(PreviewError::Failed))
+            }
             Job::Snapshot {
                 segment,
                 codec,
