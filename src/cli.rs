@@ -47,6 +47,46 @@ pub enum Command {
     Hikvision(HikvisionCommand),
     /// Serve a test camera over RTSP (a moving pattern, or a file in a loop).
     Testcam(TestcamArgs),
+    /// The accounts that may see footage: passwords are stored hashed (argon2id) in the
+    /// [http] auth_dir folder. There is no default user.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for scripts and home automation (Authorization: Bearer TOKEN), stored
+    /// hashed; a token is shown once, when it is made.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is asked twice on the terminal, or read as one line from
+    /// standard input when that is not a terminal; never taken from an argument.
+    Add(NameArg),
+    /// The users' names.
+    List(ConfigArg),
+    /// Set a user's password (read as for add).
+    Passwd(NameArg),
+    /// Remove a user.
+    Remove(NameArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it (the only time it is shown).
+    Add(NameArg),
+    /// The tokens' names and when they were made.
+    List(ConfigArg),
+    /// Revoke a token: it stops working at once.
+    Revoke(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// A name: 1-32 of a-z 0-9 - _.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! MP4 segments by GStreamer, one supervised pipeline per camera; health is served as JSON
 //! on `/status`. See `docs/design.md` for what is on disk and what a crash can lose.
 
+pub mod auth;
 pub(crate) mod board;
 pub(crate) mod bus;
 pub(crate) mod bytes;

@@ -24,5 +24,7 @@ fn main() -> ExitCode {
             cmds::hikvision::scan_main(&folder)
         }
         Command::Testcam(args) => cmds::testcam::main(&args),
+        Command::User(c) => cmds::accounts::user_main(&c),
+        Command::Token(c) => cmds::accounts::token_main(&c),
     }
 }

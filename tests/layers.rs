@@ -12,8 +12,9 @@ const LAYERS: &[&[&str]] = &[
     &["time", "logging", "bytes", "bus", "pipelines", "testcam"],
     // The configuration, typed and validated: it imports no feature module.
     &["config"],
-    // The store: on-disk layout, catalog, journals (events, history), retention, media files.
-    &["storage"],
+    // The store: on-disk layout, catalog, journals (events, history), retention, media files;
+    // the accounts (users and API tokens).
+    &["storage", "auth"],
     // Features on the store: motion detection (detector, element, events), Hikvision import.
     &["motion", "hikvision"],
     // The recorder (camera supervision, pipelines, motion branch); the command line.

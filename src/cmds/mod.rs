@@ -1,6 +1,7 @@
 //! One module per command: `nvr run`, `nvr check`, `nvr demo`, `nvr export`, `nvr catalog`,
-//! `nvr hikvision`, `nvr testcam`.
+//! `nvr hikvision`, `nvr testcam`, `nvr user` and `nvr token` (`accounts`).
 
+pub mod accounts;
 pub mod catalog;
 pub mod check;
 pub mod demo;

@@ -51,6 +51,8 @@ pub struct Storage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// The accounts folder: users and API tokens (`auth`).
+    pub auth_dir: PathBuf,
 }
 
 /// One camera as the supervisor needs it: defaults applied, credentials out of the URL.
@@ -130,6 +132,8 @@ impl std::fmt::Debug for Secret {
 pub const DEFAULT_SEGMENT_SECONDS: u32 = 60;
 pub const DEFAULT_STORAGE: &str = "/var/lib/nvr/recordings";
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+/// Where users and API tokens are kept, by default (the service's state directory).
+pub const DEFAULT_AUTH_DIR: &str = "/var/lib/nvr/auth";
 pub const DEFAULT_PIPELINE_DIR: &str = "/etc/nvr/pipelines";
 const DEFAULT_LATENCY_MS: u32 = 300;
 const DEFAULT_STALL_SECONDS: u32 = 8;
@@ -186,6 +190,7 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: Option<Spanned<String>>,
+    auth_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -370,6 +375,14 @@ impl Validator<'_> {
             None => PathBuf::from(DEFAULT_STORAGE),
         };
 
+        let auth_dir = raw
+            .http
+            .as_ref()
+            .and_then(|h| h.auth_dir.as_ref())
+            .map_or_else(
+                || PathBuf::from(DEFAULT_AUTH_DIR),
+                |d| PathBuf::from(d.get_ref()),
+            );
         let listen = match raw.http.and_then(|h| h.listen) {
             Some(l) => match l.get_ref().parse::<SocketAddr>() {
                 Ok(a) => a,
@@ -449,7 +462,7 @@ impl Validator<'_> {
                 path: storage_path,
                 segment_seconds,
             },
-            http: Http { listen },
+            http: Http { listen, auth_dir },
             log_level,
             pipeline_dir,
             retention,
