@@ -12,6 +12,8 @@ pub(crate) mod camera;
 pub mod cli;
 pub mod cmds;
 pub(crate) mod config;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fuzzing;
 pub mod hikvision;
 pub mod http;
 pub mod logging;

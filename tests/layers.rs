@@ -25,6 +25,8 @@ const LAYERS: &[&[&str]] = &[
     &["http"],
     &["runtime"],
     &["cmds"],
+    // Test code (the `fixtures` feature): what the fuzz targets check.
+    &["fuzzing"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

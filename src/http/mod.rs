@@ -183,7 +183,7 @@ fn not_found_text(path: &str) -> String {
 }
 
 /// A query parameter, `%XX`-decoded (`+` stays `+`: write `%2B` for a UTC offset).
-fn query_param(query: &str, key: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == key).then(|| {

@@ -85,16 +85,24 @@ fn child<'a>(b: &'a [u8], kind: &[u8; 4]) -> R<&'a [u8]> {
 pub fn read(path: &Path) -> R<Movie> {
     let top = mp4::read_top(path).map_err(|e| e.to_string())?;
     let moov = top.moov.ok_or("no moov box (not a finished MP4)")?;
-    if top.fragmented || child(&moov, b"mvex").is_ok() {
+    if top.fragmented {
         return Err("fragmented MP4".into());
     }
-    let (timescale, duration) = mp4::mvhd(&moov).ok_or("no mvhd box")?;
+    movie(&moov)
+}
+
+/// The tracks and sample tables of a `moov` box's body.
+pub fn movie(moov: &[u8]) -> R<Movie> {
+    if child(moov, b"mvex").is_ok() {
+        return Err("fragmented MP4".into());
+    }
+    let (timescale, duration) = mp4::mvhd(moov).ok_or("no mvhd box")?;
     if timescale == 0 {
         return Err("mvhd timescale 0".into());
     }
     let mut video = None;
     let mut audio = None;
-    for (kind, trak) in mp4::children(&moov) {
+    for (kind, trak) in mp4::children(moov) {
         if kind != b"trak" {
             continue;
         }
@@ -240,10 +248,19 @@ fn audio_specific_config(mut d: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// More samples than any one segment holds (an hour at 60 fps is 216 000): a table that
+/// claims more is damaged, and is refused before anything is allocated for it.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
     let stsz = child(stbl, b"stsz")?;
     let fixed = u32_at(stsz, 4)?;
     let count = u32_at(stsz, 8)? as usize;
+    if count > MAX_SAMPLES {
+        return Err(format!(
+            "stsz claims {count} samples (at most {MAX_SAMPLES})"
+        ));
+    }
     if fixed == 0 && stsz.len() < 12 + 4 * count {
         return Err("stsz shorter than its count".into());
     }
@@ -351,6 +368,36 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
 mod tests {
     use super::super::mp4::boxed;
     use super::*;
+
+    /// A real file whose sample table claims four billion samples of one byte: before
+    /// MAX_SAMPLES, reading it tried to allocate ~160 GB and aborted nvr.
+    #[test]
+    fn a_sample_count_no_segment_holds_is_refused_before_allocating() {
+        use gst::prelude::*;
+        gst::init().unwrap();
+        let dir = std::env::temp_dir().join(format!("nvr-samples-huge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.mp4");
+        let p = gst::parse::launch(&format!(
+            "videotestsrc num-buffers=10 ! x264enc ! h264parse ! mp4mux ! filesink location={}",
+            path.display()
+        ))
+        .unwrap();
+        p.set_state(gst::State::Playing).unwrap();
+        p.bus()
+            .unwrap()
+            .timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos]);
+        p.set_state(gst::State::Null).unwrap();
+        assert_eq!(read(&path).unwrap().video.samples.len(), 10);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"stsz").unwrap() + 4;
+        bytes[at + 4..at + 8].copy_from_slice(&1u32.to_be_bytes());
+        bytes[at + 8..at + 12].copy_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.contains("4294967280 samples"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// Garbage and truncated tables are errors, never panics or huge allocations.
     #[test]
