@@ -15,10 +15,10 @@ PACKAGES="
 # test builds a bookworm root (mmdebstrap) and checks the .deb (lintian, dpkg-dev); the
 # arm64 cross build links with gcc-aarch64-linux-gnu and runs under qemu-user-static; the
 # image builder's offline test makes FAT and ext4 partitions in a file (dosfstools, mtools,
-# fdisk, e2fsprogs).
+# fdisk, e2fsprogs); libfaketime sets the wall clock of nvr alone (the clock-step test).
 TEST_PACKAGES="mmdebstrap lintian dpkg-dev fakeroot unzip
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static chromium
-  dosfstools mtools fdisk e2fsprogs"
+  dosfstools mtools fdisk e2fsprogs libfaketime"
 
 want="$PACKAGES"
 [ "${1:-}" = "--test" ] && want="$want $TEST_PACKAGES"

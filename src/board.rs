@@ -14,6 +14,9 @@ pub struct Board {
     pub started_unix_ns: u64,
     pub shared: Arc<Shared>,
     cameras: Mutex<Vec<Arc<Mutex<CameraStatus>>>>,
+    /// Steps of the wall clock seen while running: how many, and the newest (when, by how
+    /// many ns).
+    clock_steps: Mutex<(u64, Option<(u64, i64)>)>,
 }
 
 impl Board {
@@ -23,7 +26,35 @@ impl Board {
             started_unix_ns: crate::time::unix_now_ns(),
             shared,
             cameras: Mutex::new(Vec::new()),
+            clock_steps: Mutex::new((0, None)),
         }
+    }
+
+    /// The wall clock was set by `by_ns` (NTP at boot on a Pi without a real-time clock):
+    /// logged, and shown in `/status` with the state of the clock's synchronization.
+    pub fn clock_stepped(&self, at_ns: u64, by_ns: i64) {
+        log::warn!(
+            "the wall clock was set {} by {:.1} s; segments started from now are named in the \
+             new time",
+            if by_ns < 0 { "back" } else { "forward" },
+            by_ns.unsigned_abs() as f64 / 1e9
+        );
+        let mut s = self.clock_steps.lock().unwrap();
+        s.0 += 1;
+        s.1 = Some((at_ns, by_ns));
+    }
+
+    /// `/status`'s `clock`: synchronized (the kernel's NTP state), steps seen, the newest.
+    pub fn clock(&self) -> serde_json::Value {
+        let (steps, last) = *self.clock_steps.lock().unwrap();
+        serde_json::json!({
+            "synchronized": crate::time::ntp_synchronized(),
+            "steps_seen": steps,
+            "last_step": last.map(|(at, by)| serde_json::json!({
+                "at": crate::time::rfc3339_utc_ns(at),
+                "by_s": by as f64 / 1e9,
+            })),
+        })
     }
 
     /// The cameras now running (after a start or reload).

@@ -182,6 +182,45 @@ mod sim {
     }
 }
 
+/// Notices the wall clock being set (NTP at boot on a Pi without a real-time clock, or by
+/// hand): the wall clock moving against the monotonic one by more than `threshold` between
+/// two looks. How often it looks does not matter: drift is milliseconds a day.
+#[derive(Debug)]
+pub struct StepDetector {
+    /// (monotonic, wall ns) at the last look.
+    last: Option<(Duration, u64)>,
+    threshold: Duration,
+}
+
+impl StepDetector {
+    pub fn new(threshold: Duration) -> StepDetector {
+        StepDetector {
+            last: None,
+            threshold,
+        }
+    }
+
+    /// The step since the last look, in ns (negative: the clock was set back).
+    pub fn observe(&mut self, clock: &dyn Clock) -> Option<i64> {
+        let now = (clock.now(), clock.wall_ns());
+        let (mono0, wall0) = self.last.replace(now)?;
+        let expected = i128::from(wall0) + (now.0 - mono0).as_nanos() as i128;
+        let step = i128::from(now.1) - expected;
+        (step.unsigned_abs() > self.threshold.as_nanos())
+            .then(|| step.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+}
+
+/// Whether the kernel says the system clock is synchronized (to NTP); `None` when it cannot
+/// tell. A Pi without a real-time clock boots with the time it last saved, unsynchronized.
+pub fn ntp_synchronized() -> Option<bool> {
+    // SAFETY: with `modes` 0 ntp_adjtime only reads the kernel's clock state into `t`, which
+    // we own; a zeroed timex is valid.
+    let mut t: libc::timex = unsafe { std::mem::zeroed() };
+    let state = unsafe { libc::ntp_adjtime(&mut t) };
+    (state >= 0).then_some(state != libc::TIME_ERROR && t.status & libc::STA_UNSYNC == 0)
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 pub fn unix_now_ns() -> u64 {
     SystemTime::now()
@@ -418,6 +457,28 @@ fn civil_from_days(z: i64) -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_step_of_the_wall_clock_is_seen_drift_is_not() {
+        use super::{Clock, SimClock, StepDetector};
+        use std::time::Duration;
+        let clock = SimClock::default();
+        let mut d = StepDetector::new(Duration::from_secs(2));
+        assert_eq!(d.observe(&clock), None, "the first look sets the reference");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(d.observe(&clock), None);
+        clock.step_wall(3 * 3600 * 1_000_000_000);
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(d.observe(&clock), Some(3 * 3600 * 1_000_000_000));
+        assert_eq!(d.observe(&clock), None, "seen once");
+        clock.step_wall(-3600 * 1_000_000_000);
+        assert_eq!(d.observe(&clock), Some(-3600 * 1_000_000_000));
+        clock.step_wall(500_000_000); // NTP slewing small offsets is not a step
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(d.observe(&clock), None);
+        let _ = clock.wall_ns();
+        assert!(super::ntp_synchronized().is_some(), "the kernel answers");
+    }
+
     use super::*;
 
     #[test]

@@ -396,7 +396,11 @@ fn catalog_rebuilds_after_kill_9_and_files_removed_behind_its_back() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["path"].as_str().unwrap().to_string())
+        .map(|s| {
+            let name = s["name"].as_str().unwrap();
+            assert!(!name.starts_with('/'), "a disk path served: {name}");
+            storage.join("hall").join(name).display().to_string()
+        })
         .collect();
     let on_disk: Vec<String> = segments(&storage, "hall")
         .iter()
@@ -440,7 +444,7 @@ fn a_preview_and_a_thumbnail_are_made_when_first_asked_for() {
         "previews made before anyone asked"
     );
     for s in segs {
-        let mp4 = std::path::PathBuf::from(s["path"].as_str().unwrap());
+        let mp4 = storage.join("door").join(s["name"].as_str().unwrap());
         let (full, thumb) = nvr::storage::layout::previews(&mp4);
         for url in [&s["preview"], &s["thumbnail"]] {
             let (head, jpeg) = http_get_raw(nvr.addr(), url.as_str().unwrap());

@@ -19,7 +19,8 @@ pub enum State {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentInfo {
-    pub path: String,
+    /// Relative to the camera's folder (`YYYY-MM-DD/HH-MM-SS±hhmm.mp4`).
+    pub name: String,
     /// Wall-clock time of the first frame, RFC 3339 UTC.
     pub start: String,
     pub duration_s: f64,
@@ -49,7 +50,11 @@ pub struct CameraStatus {
     /// Received bits per second over the last few seconds.
     pub bitrate_bps: u64,
     pub segments_written: u64,
+    /// The segment being written, relative to the camera's folder.
     pub current_segment: Option<String>,
+    /// Its path on disk (for the supervisor and retention; not served).
+    #[serde(skip)]
+    pub current_path: Option<String>,
     pub last_segment: Option<SegmentInfo>,
     /// Connections lost and re-established or retried since nvr started.
     pub reconnects: u64,
@@ -178,6 +183,7 @@ impl CameraStatus {
             bitrate_bps: 0,
             segments_written: 0,
             current_segment: None,
+            current_path: None,
             last_segment: None,
             reconnects: 0,
             retry_in_s: None,

@@ -389,7 +389,7 @@ impl<O: Opener> Supervisor<O> {
             m.end().await;
         }
         // Finalize an open segment, unless the camera's own end of stream already did.
-        let segment_open = self.status.lock().unwrap().current_segment.is_some();
+        let segment_open = self.status.lock().unwrap().current_path.is_some();
         let finish = segment_open && !matches!(&outcome, Outcome::CameraEnded);
         self.teardown(conn, finish).await;
         outcome
@@ -472,7 +472,7 @@ impl<O: Opener> Supervisor<O> {
                     if let Some(change) = self.tracker.as_mut().and_then(|t| t.tick(wall)) {
                         self.on_event(change);
                     }
-                    let current = self.status.lock().unwrap().current_segment.clone();
+                    let current = self.status.lock().unwrap().current_path.clone();
                     let last_disk = disk.observe(current.as_deref(), now);
                     match health.tick(now, last, last_disk) {
                         Verdict::Connecting => {}
@@ -534,7 +534,8 @@ impl<O: Opener> Supervisor<O> {
                 log::debug!("camera {}: segment opened {loc}", self.config.name);
                 let since = self.start_of(&loc);
                 let mut st = self.status.lock().unwrap();
-                st.current_segment = Some(loc);
+                st.current_segment = Some(self.relative(&loc));
+                st.current_path = Some(loc);
                 st.open_since_ns = since;
                 None
             }
@@ -654,10 +655,7 @@ impl<O: Opener> Supervisor<O> {
         let open = || {
             let st = self.status.lock().unwrap();
             let since = st.open_since_ns.filter(|&t| t <= e.peak_ns)?;
-            Some((
-                PathBuf::from(st.current_segment.clone()?),
-                e.peak_ns - since,
-            ))
+            Some((PathBuf::from(st.current_path.clone()?), e.peak_ns - since))
         };
         if let Some((segment, offset)) = closed.or_else(open) {
             let out = crate::storage::layout::snapshot(
@@ -679,11 +677,7 @@ impl<O: Opener> Supervisor<O> {
         let bytes = std::fs::metadata(&loc).map(|m| m.len()).unwrap_or(0);
         let summary = crate::storage::mp4::summarize(Path::new(&loc)).ok();
         let duration = summary.and_then(|s| s.duration).unwrap_or_default();
-        let cam_dir = self.shared.storage_root.join(self.config.name.as_str());
-        let rel = Path::new(&loc)
-            .strip_prefix(&cam_dir)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let rel = self.relative(&loc);
         let start_ns = self
             .start_of(&loc)
             .or_else(|| start_from_name(&rel))
@@ -737,12 +731,13 @@ impl<O: Opener> Supervisor<O> {
         self.shared.counters.lock().unwrap().recorded(bytes);
         let mut st = self.status.lock().unwrap();
         st.segments_written += 1;
-        if st.current_segment.as_deref() == Some(loc.as_str()) {
+        if st.current_path.as_deref() == Some(loc.as_str()) {
             st.current_segment = None;
+            st.current_path = None;
             st.open_since_ns = None;
         }
         st.last_segment = Some(SegmentInfo {
-            path: loc,
+            name: rel,
             start: rfc3339_utc_ns(start_ns),
             duration_s: duration.as_secs_f64(),
             bytes,
@@ -787,6 +782,7 @@ impl<O: Opener> Supervisor<O> {
         conn.close().await;
         let mut st = self.status.lock().unwrap();
         st.current_segment = None;
+        st.current_path = None;
         st.open_since_ns = None;
     }
 
@@ -840,6 +836,16 @@ impl<O: Opener> Supervisor<O> {
         let mut st = self.status.lock().unwrap();
         st.last_error = Some(text.to_string());
         st.last_error_at = Some(rfc3339_utc_ns(self.clock.wall_ns()));
+    }
+
+    /// A segment's path relative to the camera's folder (what the API shows and the catalog
+    /// keys on); empty for a path outside it.
+    fn relative(&self, path: &str) -> String {
+        let cam_dir = self.shared.storage_root.join(self.config.name.as_str());
+        Path::new(path)
+            .strip_prefix(&cam_dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Removes the camera's password from any text that may be logged or served.

@@ -66,12 +66,16 @@ pub fn serve(config: Config, watch: Option<PathBuf>, on_ready: impl FnOnce(&Runt
             .map_or(WATCH_PERIOD, |w| w.min(WATCH_PERIOD));
         let mut last_feed = clock.now();
         let mut stamp = watch.as_deref().and_then(file_stamp);
+        let mut steps = crate::time::StepDetector::new(Duration::from_secs(2));
         loop {
             let signal = smol::future::or(async { signals.recv().await.ok() }, async {
                 smol::Timer::after(period).await;
                 None
             })
             .await;
+            if let Some(step) = steps.observe(&clock) {
+                rt.board().clock_stepped(clock.wall_ns(), step);
+            }
             if let Some(every) = notifier.watchdog_every
                 && clock.now() - last_feed >= every.saturating_sub(period)
             {

@@ -69,7 +69,6 @@ pub fn segments(board: &Board, camera: &str, query: &str) -> Result<Reply, HttpE
         .map(|s| {
             serde_json::json!({
                 "name": s.name.as_str(),
-                "path": cat.path_of(camera, s).display().to_string(),
                 "start_ns": s.start_ns,
                 "start": crate::time::rfc3339_utc_ns(s.start_ns),
                 "duration_s": f64::from(s.duration_ms) / 1000.0,

@@ -38,8 +38,16 @@ impl HttpServer {
             .name("http".into())
             .spawn(move || {
                 for req in s.incoming_requests() {
-                    if let Some(conn) = handle(conn::Tiny::new(req), &board) {
-                        conn.complete();
+                    let url: String = req.url().chars().take(100).collect();
+                    // A handler that panics answers 500 (the connection's drop); the server
+                    // goes on serving.
+                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        if let Some(conn) = handle(conn::Tiny::new(req), &board) {
+                            conn.complete();
+                        }
+                    }));
+                    if served.is_err() {
+                        log::error!("http: the handler of {url} failed; answered 500");
                     }
                 }
             })

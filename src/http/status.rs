@@ -46,6 +46,8 @@ pub fn get(board: &Board) -> super::Reply {
         "version": env!("CARGO_PKG_VERSION"),
         "hostname": hostname(),
         "uptime_s": board.started.elapsed().as_secs(),
+        // A Pi without a real-time clock: is the time right yet, and was it set while running?
+        "clock": board.clock(),
         "cameras": cameras,
         "storage": {
             "path": root.display().to_string(),

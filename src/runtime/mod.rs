@@ -387,7 +387,7 @@ fn retention_pass(board: &Board, policy: &storage::retention::Policy, was: Floor
         .iter()
         .filter_map(|c| {
             let st = c.lock().unwrap();
-            let size = std::fs::metadata(st.current_segment.as_ref()?).ok()?.len();
+            let size = std::fs::metadata(st.current_path.as_ref()?).ok()?.len();
             Some((st.name.clone(), size))
         })
         .collect();

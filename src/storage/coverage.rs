@@ -57,7 +57,9 @@ pub fn compute(i: &Inputs) -> Coverage {
         .map(|s| (s.start_ns.max(i.from_ns), s.end_ns().min(i.to_ns)))
         .filter(|(a, b)| b > a)
         .collect();
-    if let Some(open) = i.open_since_ns {
+    // An open segment that starts after the window's end (the wall clock was set back while
+    // it was being written) covers nothing of it.
+    if let Some(open) = i.open_since_ns.filter(|&o| o < i.to_ns) {
         spans.push((open.max(i.from_ns), i.to_ns));
     }
     spans.sort();
@@ -122,6 +124,26 @@ fn gap(i: &Inputs, from: u64, to: u64, out: &mut Vec<Gap>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue: after the wall clock was set back an hour, the open segment started "in the
+    /// future": its span ran backwards and the subtraction overflowed, panicking the HTTP
+    /// thread that served /status.
+    #[test]
+    fn segments_after_the_window_after_a_clock_step_back_count_for_nothing() {
+        let s = 1_000_000_000u64;
+        let seg = Segment::for_test(200, 10);
+        let cov = compute(&Inputs {
+            from_ns: 0,
+            to_ns: 100 * s,
+            segments: &[seg],
+            open_since_ns: Some(150 * s),
+            outages: &[],
+            started_ns: 0,
+        });
+        assert_eq!(cov.recorded_s, 0.0);
+        assert_eq!(cov.expected_s, 100.0);
+        assert_eq!(cov.gaps.len(), 1);
+    }
 
     const S: u64 = 1_000_000_000;
 
