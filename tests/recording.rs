@@ -419,7 +419,8 @@ fn a_camera_named_401_comes_back_after_a_reboot() {
 /// Issue: a camera that flaps (up a few seconds, down a few) was recorded less and less:
 /// the backoff grew to 60 s and each short up-time was missed. While a camera is down nvr
 /// probes it (a TCP connection a second) and reconnects as soon as it answers; a camera
-/// that stays down is retried on the backoff (1, 2, 4 … 60 s), no faster.
+/// that stays down is retried on the backoff (1, 2, 4 … 60 s), no faster. Thirty flaps
+/// leave no file descriptor or thread behind.
 #[test]
 fn a_flapping_camera_is_recorded_every_time_it_is_up() {
     let dir = TempDir::new("flaps");
@@ -436,6 +437,7 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
         ),
     );
     nvr.wait_state("flappy", "recording", Duration::from_secs(30));
+    let (fds, threads) = nvr.holdings();
     let mut cam = Some(cam);
     let mut returns = Vec::new();
     for i in 0..30u64 {
@@ -461,6 +463,18 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
         returns[returns.len() - 1]
     );
     assert_eq!(nvr.camera("steady").unwrap()["reconnects"], 0);
+    // Back to the level of the first connection (a little slack for a segment being
+    // closed or a preview being made at the moment of counting).
+    let (fds_after, threads_after) = nvr.holdings();
+    eprintln!("flaps: fds {fds} -> {fds_after}, threads {threads} -> {threads_after}");
+    assert!(
+        fds_after <= fds + 4,
+        "file descriptors {fds} -> {fds_after}"
+    );
+    assert!(
+        threads_after <= threads + 4,
+        "threads {threads} -> {threads_after}"
+    );
 
     // Down for good: attempts follow the backoff, not the probe.
     cam.take().unwrap().kill();
@@ -644,4 +658,73 @@ fn the_wall_clock_set_forward_and_back_while_recording() {
     })
     .unwrap();
     assert!(line.contains("found on disk, 0 gone"), "{line}");
+}
+
+/// A "camera" whose port answers RTSP with garbage (a misconfigured port, another service):
+/// nvr says it is not recording and why, retries it on the backoff (its port answers, so the
+/// probe does not bring retries forward), and a real camera beside it records untouched.
+#[test]
+fn a_camera_that_answers_garbage_is_retried_on_the_backoff_and_holds_no_one_back() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        let mut noise = 0x2545_F491_u32;
+        for conn in listener.incoming().flatten() {
+            let mut conn = conn;
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 4096];
+            // Probes connect and close without a word; RTSP clients ask something.
+            if conn.read(&mut buf).unwrap_or(0) == 0 {
+                continue;
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+            let junk: Vec<u8> = (0..4096)
+                .map(|_| {
+                    noise ^= noise << 13;
+                    noise ^= noise >> 17;
+                    noise ^= noise << 5;
+                    noise as u8
+                })
+                .collect();
+            let _ = conn.write_all(&junk);
+        }
+    });
+    let dir = TempDir::new("garbage-camera");
+    let storage = dir.path().join("rec");
+    let real = Camera::start(&[]);
+    let junk_url = format!("rtsp://127.0.0.1:{port}/live");
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(
+            &storage,
+            SEGMENT,
+            &(camera_table("junk", &junk_url, "") + &camera_table("real", &real.url, "")),
+        ),
+    );
+    nvr.wait_state("real", "recording", Duration::from_secs(30));
+    let junk = nvr.wait_state("junk", "retrying", Duration::from_secs(30));
+    assert!(
+        junk["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{junk}"
+    );
+    let start = requests.load(Ordering::SeqCst);
+    let written = nvr.camera("real").unwrap()["segments_written"]
+        .as_u64()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(30));
+    // 1 + 2 + 4 + 8 + 16 s (±20 %) of backoff fit in 30 s: at most 6 attempts, not 30.
+    let attempts = requests.load(Ordering::SeqCst) - start;
+    assert!(
+        (1..=6).contains(&attempts),
+        "{attempts} attempts in 30 s against a port that answers garbage"
+    );
+    let real_now = nvr.camera("real").unwrap();
+    assert_eq!(real_now["reconnects"], 0, "{real_now}");
+    assert_eq!(real_now["state"], "recording");
+    assert!(real_now["segments_written"].as_u64().unwrap() > written);
+    assert!(!nvr.log_text().contains("panicked"), "{}", nvr.log_text());
 }

@@ -242,6 +242,17 @@ impl Nvr {
         unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     }
 
+    /// What the process holds now: (open file descriptors, threads), from /proc.
+    pub fn holdings(&self) -> (usize, usize) {
+        let pid = self.child.as_ref().unwrap().id();
+        let count = |what: &str| {
+            std::fs::read_dir(format!("/proc/{pid}/{what}"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        (count("fd"), count("task"))
+    }
+
     /// SIGKILL: no chance to finalize anything.
     pub fn kill9(&mut self) {
         let child = self.child.as_mut().unwrap();
