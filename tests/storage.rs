@@ -739,15 +739,7 @@ fn a_store_whose_writes_take_seconds_delays_no_cameras_supervision() {
     // restart finds none it did not know).
     nvr.stop();
     let files = segments(&storage, "a").len() + segments(&storage, "b").len();
-    let again = Nvr::start_with(dir.path(), &dir.path().join("nvr.toml"));
-    let line = wait_for(Duration::from_secs(10), || {
-        again
-            .log_text()
-            .lines()
-            .find(|l| l.contains("catalog: ") && l.contains("found on disk"))
-            .map(str::to_string)
-    })
-    .unwrap();
+    let line = Nvr::start_with(dir.path(), &dir.path().join("nvr.toml")).catalog_at_start();
     assert!(
         line.contains(&format!(
             "catalog: {files} segments (0 found on disk, 0 gone)"

@@ -242,6 +242,17 @@ impl Nvr {
         unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     }
 
+    /// What the catalog said at this start: `catalog: N segments (F found on disk, G gone)`.
+    pub fn catalog_at_start(&self) -> String {
+        wait_for(Duration::from_secs(10), || {
+            self.log_text()
+                .lines()
+                .find(|l| l.contains("catalog: ") && l.contains("found on disk"))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no catalog line:\n{}", self.log_text()))
+    }
+
     /// What the process holds now: (open file descriptors, threads), from /proc.
     pub fn holdings(&self) -> (usize, usize) {
         let pid = self.child.as_ref().unwrap().id();
