@@ -3,7 +3,11 @@
 the seconds lost per camera (cut time - end of the newest playable footage).
 
   power_cut_check.py BACKING CYCLE CUT_UNIX_S   -> one TSV line per camera
-  power_cut_check.py --summary RESULTS.tsv      -> worst / median / p90 per camera
+  power_cut_check.py --catalog BACKING START_UNIX_S N
+                                                -> whether the catalog's N segments at a start
+                                                   are the files named before that start
+  power_cut_check.py --summary RESULTS.tsv CATALOG.tsv
+                                                -> worst / median / p90 per camera
 """
 import datetime
 import os
@@ -36,18 +40,33 @@ def duration_of(path):
     return int(h) * 3600 + int(mi) * 60 + float(s)
 
 
-def check(backing, cycle, cut):
+def segments(backing):
+    """camera -> its segment files, relative to its folder."""
+    out = {}
     for cam in sorted(os.listdir(backing)):
         cdir = os.path.join(backing, cam)
         if cam.startswith(".") or not os.path.isdir(cdir):
             continue
-        files = sorted(
+        out[cam] = sorted(
             os.path.join(day, f)
             for day in os.listdir(cdir)
             if os.path.isdir(os.path.join(cdir, day))
             for f in os.listdir(os.path.join(cdir, day))
             if f.endswith(".mp4")
         )
+    return out
+
+
+def catalog(backing, start, n):
+    before = sum(
+        1 for files in segments(backing).values() for f in files if (start_of(f) or 0) < start - 1
+    )
+    print(f"{n}\t{before}")
+
+
+def check(backing, cycle, cut):
+    for cam, files in segments(backing).items():
+        cdir = os.path.join(backing, cam)
         newest, bad, empty = None, [], 0
         for rel in files:
             path = os.path.join(cdir, rel)
@@ -67,7 +86,7 @@ def check(backing, cycle, cut):
         print(f"{cycle}\t{cam}\t{lost:.2f}\t{len(files)}\t{empty}\t{len(bad)}\t{' '.join(bad)}")
 
 
-def summary(results):
+def summary(results, catalogs):
     rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
     print("camera  cuts  lost s: worst  median  p90   files  empty-at-cut  unplayable")
     for cam in sorted({r[1] for r in rows}):
@@ -90,13 +109,23 @@ def summary(results):
         if any(b <= a for a, b in zip(counts, counts[1:])):
             print(f"{cam}: no new footage after a cut: files per cut {counts}")
             failed = True
+    starts = [l.split() for l in open(catalogs) if l.strip()]
+    wrong = [s for s in starts if s[0] != s[1]]
+    if wrong:
+        print(f"catalog at start vs files before it: {wrong}")
+        failed = True
     if failed:
         sys.exit(1)
-    print("every file plays; nvr recorded again after every cut")
+    print(
+        "every file plays; nvr recorded again after every cut; at each of the "
+        f"{len(starts)} starts the catalog listed exactly the files that survived"
+    )
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--summary":
-        summary(sys.argv[2])
+        summary(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "--catalog":
+        catalog(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
     else:
         check(sys.argv[1], sys.argv[2], float(sys.argv[3]))

@@ -94,17 +94,25 @@ TOML
 
 : >"$W/cuts.tsv"
 for c in $(seq "$CYCLES"); do
-    "$NVR" run --config "$W/nvr.toml" >>"$W/nvr.log" 2>&1 &
+    START=$(date +%s.%N)
+    : >"$W/nvr-run.log"
+    "$NVR" run --config "$W/nvr.toml" >"$W/nvr-run.log" 2>&1 &
     NVRPID=$!
+    # After a cut the catalog (whose journal lost its unsynced records too) must list exactly
+    # the files that survived: those named before this start.
+    for _ in $(seq 100); do grep -q "catalog: " "$W/nvr-run.log" && break; sleep 0.1; done
+    N=$(sed -n 's/.*catalog: \([0-9]*\) segments.*/\1/p' "$W/nvr-run.log" | head -1)
+    python3 scripts/power_cut_check.py --catalog "$W/backing" "$START" "$N" >>"$W/catalog.tsv"
     # Cut 20..44 s in, at a varied point of a segment (not random: repeatable).
     sleep $((20 + (c * 7) % 25)).$((c * 37 % 10))
     CUT=$(date +%s.%N)
     kill -9 "$NVRPID"
     echo "lazyfs::clear-cache" >"$W/faults.fifo"
     wait "$NVRPID" 2>/dev/null || true
+    cat "$W/nvr-run.log" >>"$W/nvr.log"
     sleep 1
     echo -e "$c\t$CUT" >>"$W/cuts.tsv"
     python3 scripts/power_cut_check.py "$W/backing" "$c" "$CUT" >>"$W/results.tsv"
 done
 echo "power cuts: $CYCLES cycles, 10 s segments; work folder $W"
-python3 scripts/power_cut_check.py --summary "$W/results.tsv"
+python3 scripts/power_cut_check.py --summary "$W/results.tsv" "$W/catalog.tsv"
