@@ -48,7 +48,7 @@ for m in $(seq 0 59); do
   echo "file '$f'" >> "$WORK/list.txt"
 done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf '[storage]\npath = "%s/rec"\n[http]\nlisten = "127.0.0.1:%s"\n[retention]\nkeep_free_bytes = 0\n' "$WORK" "$port" > "$WORK/nvr.toml"
+printf '[storage]\npath = "%s/rec"\n[http]\nlisten = "127.0.0.1:%s"\nauth_dir = "%s/auth"\n[retention]\nkeep_free_bytes = 0\n' "$WORK" "$port" "$WORK" > "$WORK/nvr.toml"
 from=$(date -u -d "@$start" +%FT%TZ)
 to=$(date -u -d "@$((start + 3600))" +%FT%TZ)
 mb=$(du -sm "$WORK/rec" | cut -f1)
@@ -78,7 +78,8 @@ nvr_dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$WORK/nvr.
 "$NVR" run --config "$WORK/nvr.toml" 2> "$WORK/run.log" &
 pid=$!
 for _ in $(seq 100); do grep -q "serving /status" "$WORK/run.log" && break; sleep 0.1; done
-ttfb=$(curl -s -o "$WORK/http.mp4" -w '%{time_starttransfer} %{time_total}' \
+token=$("$NVR" token add bench --config "$WORK/nvr.toml")
+ttfb=$(curl -s -H "Authorization: Bearer $token" -o "$WORK/http.mp4" -w '%{time_starttransfer} %{time_total}' \
   "http://127.0.0.1:$port/api/cameras/cam/export.mp4?from=$from&to=$to")
 kill -TERM $pid; wait $pid || true
 

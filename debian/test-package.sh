@@ -120,10 +120,17 @@ for _ in $(seq 900); do
   [ "$(find "$rec" -name '*.mp4' 2>/dev/null | wc -l)" -ge 3 ] && break
   sleep 0.1
 done
-# A thumbnail is made when first asked for: ask, as the web page does.
+# A thumbnail is made when first asked for: ask, as the web page does, with an API token
+# made as the service's user (footage needs one: without it, 401).
 addr=$(sed -n 's|.*serving /status on http://\([0-9.:]*\).*|\1|p' "$ROOT/tmp/run.log" | head -n 1)
-thumb=$(curl -s "http://$addr/api/cameras/pkg/segments" | sed -n 's|.*"thumbnail": "\([^"]*\)".*|\1|p' | head -n 1)
-curl -s -o "$ROOT/tmp/thumb.jpg" "http://$addr$thumb" || true
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/api/cameras/pkg/segments")
+if [ "$code" = 401 ]; then ok "the API refuses footage without a login (401)"; else bad "no login: HTTP $code"; fi
+token=$(in_root runuser -u nvr -- nvr token add pkg-test --config /tmp/rec.toml 2>/dev/null)
+auth="Authorization: Bearer $token"
+thumb=$(curl -s -H "$auth" "http://$addr/api/cameras/pkg/segments" | sed -n 's|.*"thumbnail": "\([^"]*\)".*|\1|p' | head -n 1)
+curl -s -H "$auth" -o "$ROOT/tmp/thumb.jpg" "http://$addr$thumb" || true
+perm=$(in_root stat -c "%a %U" /var/lib/nvr/auth/tokens 2>/dev/null)
+if [ "$perm" = "600 nvr" ]; then ok "tokens stored 0600, owned by nvr"; else bad "tokens file: ${perm:-missing}"; fi
 # Signal nvr itself, not runuser around it (whose command line does not start with nvr).
 pkill -TERM -f "^nvr run --config /tmp/rec.toml" || true
 wait "$run_pid" || true

@@ -114,3 +114,38 @@ fn a_configuration_error_is_reported_and_nothing_is_written() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("nvr.toml:2"), "{}", text(&o));
 }
+
+/// `nvr check` says when nobody can log in yet, and warns loudly when logins are off.
+#[test]
+fn nvr_check_says_how_to_log_in_and_warns_when_auth_is_off() {
+    let dir = TempDir::new("accounts-check");
+    let config = dir.path().join("nvr.toml");
+    let base = format!(
+        "[storage]\npath = {:?}\n[http]\nauth_dir = {:?}\n",
+        dir.path().join("rec").display().to_string(),
+        dir.path().join("auth").display().to_string()
+    );
+    std::fs::write(&config, &base).unwrap();
+    let check = || {
+        let o = Command::new(NVR)
+            .arg("check")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    assert!(check().contains("no user yet: create one with `nvr user add NAME`"));
+    assert!(
+        nvr(&config, &["user", "add", "ann"], "long enough\n")
+            .status
+            .success()
+    );
+    assert!(!check().contains("no user yet"));
+    std::fs::write(&config, format!("{base}auth = \"off\"\n")).unwrap();
+    let out = check();
+    assert!(
+        out.contains("warning: http.auth = \"off\": anyone who can reach 0.0.0.0:8080 sees"),
+        "{out}"
+    );
+}

@@ -46,6 +46,17 @@ fn demo_records_the_built_in_camera_and_serves_status() {
         v["cameras"][0]["motion"]["current_event"].as_u64()
     })
     .unwrap_or_else(|| panic!("the demo saw no motion:\n{}", text()));
+    // The demo needs no login (it shows only its test pattern), and says so.
+    let (head, me) = http_get(&addr, "/api/session");
+    assert!(head.contains(" 200 "), "{head}");
+    assert!(me.contains("\"auth\": \"off\""), "{me}");
+    let (head, _) = http_get(&addr, "/api/cameras");
+    assert!(head.contains(" 200 "), "{head}");
+    assert!(
+        text().contains("auth = \"off\": anyone who can reach"),
+        "{}",
+        text()
+    );
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().unwrap().success());
     let files = segments(&rec, "demo");

@@ -508,7 +508,12 @@ fn the_live_event_stream_tells_states_and_segments_as_they_happen() {
     );
     let ask = |version: &str| {
         let mut s = std::net::TcpStream::connect(nvr.addr()).unwrap();
-        write!(s, "GET /api/events/live HTTP/{version}\r\nHost: x\r\n\r\n").unwrap();
+        let auth = auth_header(nvr.addr());
+        write!(
+            s,
+            "GET /api/events/live HTTP/{version}\r\nHost: x\r\n{auth}\r\n"
+        )
+        .unwrap();
         s
     };
     let _never_reads = ask("1.1");

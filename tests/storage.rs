@@ -91,7 +91,11 @@ fn export_spans_three_segments_and_a_gap_starting_at_the_keyframe_before_from() 
         let mut s = std::net::TcpStream::connect(nvr.addr()).unwrap();
         std::io::Write::write_all(
             &mut s,
-            format!("GET /api/cameras/lane/export.mp4?{q} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            format!(
+                "GET /api/cameras/lane/export.mp4?{q} HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                auth_header(nvr.addr())
+            )
+            .as_bytes(),
         )
         .unwrap();
         let mut first = [0u8; 4096];

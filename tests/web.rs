@@ -9,43 +9,190 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// The page's DOM after its scripts ran, as chromium sees it. Each call gets a profile of
-/// its own (a profile still locked by an exiting browser stalls the next one) and at most
-/// a minute.
-fn dom(dir: &std::path::Path, url: &str) -> String {
-    static CALLS: AtomicUsize = AtomicUsize::new(0);
-    let profile = dir.join(format!(
-        "chromium-{}",
-        CALLS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut child = Command::new("chromium")
-        .args([
+/// Debian's chromium, headless, driven over its DevTools pipe (file descriptors 3 and 4,
+/// NUL-separated JSON): a real browser that keeps its cookies between pages, so the test logs
+/// in through the page like a person. Each browser gets a profile of its own.
+struct Browser {
+    child: std::process::Child,
+    to: std::io::PipeWriter,
+    from: std::sync::mpsc::Receiver<serde_json::Value>,
+    next: u64,
+    session: String,
+}
+
+impl Browser {
+    fn start(dir: &std::path::Path) -> Browser {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let profile = dir.join(format!(
+            "chromium-{}",
+            CALLS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let (child_reads, to) = std::io::pipe().unwrap();
+        let (mut from_child, child_writes) = std::io::pipe().unwrap();
+        let (r, w) = (child_reads.as_raw_fd(), child_writes.as_raw_fd());
+        let mut cmd = Command::new("chromium");
+        cmd.args([
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--mute-audio",
             "--autoplay-policy=no-user-gesture-required",
-            "--virtual-time-budget=20000",
+            "--remote-debugging-pipe",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium (Debian's package; scripts/install-deps.sh --test installs it)");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut html = String::new();
-        let _ = stdout.read_to_string(&mut html);
-        html
-    });
-    let done = wait_for(Duration::from_secs(60), || child.try_wait().ok().flatten());
-    if done.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("chromium took over a minute on {url}");
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec: move the pipe ends
+        // above 10 first (so neither lands on the other's target), then onto 3 and 4.
+        unsafe {
+            cmd.pre_exec(move || {
+                let r2 = libc::fcntl(r, libc::F_DUPFD, 10);
+                let w2 = libc::fcntl(w, libc::F_DUPFD, 10);
+                if r2 < 0 || w2 < 0 || libc::dup2(r2, 3) < 0 || libc::dup2(w2, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .expect("chromium (Debian's package; scripts/install-deps.sh --test installs it)");
+        drop((child_reads, child_writes));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            while let Ok(n) = from_child.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(end) = buf.iter().position(|b| *b == 0) {
+                    let msg: Vec<u8> = buf.drain(..=end).collect();
+                    if let Ok(v) = serde_json::from_slice(&msg[..end])
+                        && tx.send(v).is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut b = Browser {
+            child,
+            to,
+            from: rx,
+            next: 0,
+            session: String::new(),
+        };
+        let target = b.call(
+            "Target.createTarget",
+            serde_json::json!({"url": "about:blank"}),
+        );
+        let attached = b.call(
+            "Target.attachToTarget",
+            serde_json::json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        b.session = attached["sessionId"].as_str().unwrap().to_string();
+        b
     }
-    reader.join().unwrap()
+
+    /// One DevTools command (to the page once attached); its result.
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use std::io::Write;
+        self.next += 1;
+        let id = self.next;
+        let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
+        if !self.session.is_empty() {
+            msg["sessionId"] = self.session.clone().into();
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap();
+        bytes.push(0);
+        self.to.write_all(&bytes).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let v = self
+                .from
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("chromium did not answer {method}"));
+            if v["id"] == id {
+                assert!(v["error"].is_null(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Runs `js` in the page (awaiting a promise); its value.
+    fn eval(&mut self, js: &str) -> serde_json::Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            serde_json::json!({"expression": js, "returnByValue": true, "awaitPromise": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    fn go(&mut self, url: &str) {
+        self.call("Page.navigate", serde_json::json!({"url": url}));
+    }
+
+    /// Waits (a minute at most) until `js` is true in the page.
+    fn wait(&mut self, js: &str) -> bool {
+        wait_for(Duration::from_secs(60), || {
+            (self.eval(js) == true).then_some(())
+        })
+        .is_some()
+    }
+
+    fn html(&mut self) -> String {
+        self.eval("document.documentElement.outerHTML")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Logs in through the page's form.
+    fn log_in(&mut self, addr: &str, user: &str, password: &str) {
+        self.go(&format!("http://{addr}/"));
+        assert!(
+            self.wait("document.body.dataset.view === 'login'"),
+            "no login form:\n{}",
+            self.html()
+        );
+        let fill = format!(
+            "document.querySelector('#name').value = {user:?};\
+             document.querySelector('#password').value = {password:?};\
+             document.querySelector('#loginform').requestSubmit(); true"
+        );
+        self.eval(&fill);
+        assert!(
+            self.wait("document.body.dataset.view === 'cameras'"),
+            "not logged in:\n{}",
+            self.html()
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes user `name` with the real command.
+fn add_user(nvr: &Nvr, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = Command::new(NVR)
+        .args(["user", "add", name, "--config"])
+        .arg(&nvr.config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
 }
 
 #[test]
@@ -62,6 +209,9 @@ fn the_page_shows_the_day_plays_footage_and_lists_events() {
         ),
     );
     nvr.wait_segments("porch", 3, Duration::from_secs(40));
+    add_user(&nvr, "ann", "Grüße 100% sicher");
+    let mut browser = Browser::start(dir.path());
+    browser.log_in(nvr.addr(), "ann", "Grüße 100% sicher");
 
     let (head, body) = http_get(nvr.addr(), "/");
     assert!(head.contains(" 200 OK"), "{head}");
@@ -76,11 +226,10 @@ fn the_page_shows_the_day_plays_footage_and_lists_events() {
     let segs: serde_json::Value = serde_json::from_str(&segs).unwrap();
     let t = segs["segments"][0]["start_ns"].as_u64().unwrap() / 1_000_000_000 + 1;
     let page = format!("http://{}/?camera=porch&t={t}", nvr.addr());
-    let html = wait_for(Duration::from_secs(60), || {
-        let html = dom(dir.path(), &page);
-        html.contains("data-loaded=").then_some(html)
-    })
-    .unwrap_or_else(|| panic!("the player never loaded:\n{}", dom(dir.path(), &page)));
+    browser.go(&page);
+    let loaded = browser.wait("document.querySelector('#video').dataset.loaded !== undefined");
+    let html = browser.html();
+    assert!(loaded, "the player never loaded:\n{html}");
     assert!(html.contains("data-ready=\"true\""), "{html}");
     assert!(html.contains("data-camera=\"porch\""), "{html}");
     assert!(html.contains("data-loaded=\"320x240\""), "{html}");
@@ -108,7 +257,9 @@ fn the_page_shows_the_day_plays_footage_and_lists_events() {
     // The camera goes away: its event closes and the page lists it with its snapshot.
     cam.kill();
     let html = wait_for(Duration::from_secs(60), || {
-        let html = dom(dir.path(), &format!("http://{}/?camera=porch", nvr.addr()));
+        browser.go(&format!("http://{}/?camera=porch", nvr.addr()));
+        browser.wait("document.body.dataset.ready === 'true'");
+        let html = browser.html();
         html.contains("/api/events/1/snapshot.jpg").then_some(html)
     })
     .unwrap_or_else(|| panic!("no event listed:\n{}", nvr.log_text()));
@@ -117,6 +268,67 @@ fn the_page_shows_the_day_plays_footage_and_lists_events() {
         "no event mark on the timeline:\n{html}"
     );
     assert!(html.contains("peak "), "{html}");
+}
+
+/// Logging in and out through the page, as a person does: the login form first (and how to
+/// make a user while there is none), then the cameras; the session cookie is out of the
+/// page's reach; after logging out, the login form again, and the footage is refused.
+#[test]
+fn a_person_logs_in_sees_the_cameras_and_logs_out() {
+    let dir = TempDir::new("web-login");
+    let cam = Camera::start(&["--pattern", "ball"]);
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(
+            &dir.path().join("rec"),
+            2,
+            &camera_table("door401", &cam.url, ""),
+        ),
+    );
+    let mut browser = Browser::start(dir.path());
+    browser.go(&format!("http://{}/", nvr.addr()));
+    assert!(browser.wait(
+        "document.body.dataset.view === 'login' && !document.querySelector('#nouser').hidden"
+    ));
+    assert!(
+        browser.html().contains("sudo nvr user add NAME"),
+        "{}",
+        browser.html()
+    );
+
+    add_user(&nvr, "ann", "correct horse");
+    // A wrong password: the form says so, and stays.
+    browser.go(&format!("http://{}/", nvr.addr()));
+    assert!(browser.wait("document.body.dataset.view === 'login'"));
+    browser.eval(
+        "document.querySelector('#name').value = 'ann';\
+         document.querySelector('#password').value = 'wrong one';\
+         document.querySelector('#loginform').requestSubmit(); true",
+    );
+    assert!(
+        browser
+            .wait("document.querySelector('#loginerror').textContent === 'wrong name or password'")
+    );
+
+    browser.log_in(nvr.addr(), "ann", "correct horse");
+    assert!(browser.wait("document.body.dataset.ready === 'true'"));
+    let html = browser.html();
+    assert!(html.contains("data-camera=\"door401\""), "{html}");
+    assert!(html.contains("<span id=\"user\">ann</span>"), "{html}");
+    assert_eq!(
+        browser.eval("document.cookie"),
+        "",
+        "the session cookie is HttpOnly"
+    );
+    let fetched = browser.eval("fetch('/api/cameras').then((r) => r.status)");
+    assert_eq!(fetched, 200);
+
+    browser.eval("document.querySelector('#logout').click(); true");
+    assert!(browser.wait("document.body.dataset.view === 'login'"));
+    let fetched = browser.eval("fetch('/api/cameras').then((r) => r.status)");
+    assert_eq!(fetched, 401);
+    assert!(nvr.log_text().contains("ann logged in from 127.0.0.1"));
+    assert!(!nvr.log_text().contains("correct horse"));
 }
 
 /// A browser opens several keep-alive connections at once and keeps them open; every request

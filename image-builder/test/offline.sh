@@ -72,7 +72,8 @@ check "the shipped template changes nothing and stays" sh -c "cmp image-builder/
 printf '%s\r\n' "# edited on a PC" "hostname = cupboard-nvr" "  timezone=Europe/Amsterdam" \
   "camera = garden rtsp://admin:s3cr3t-pw@192.168.1.20:554/Streaming/Channels/101" \
   "camera = Bad Name rtsp://192.168.1.21/" "frobnicate = yes" "wifi_country = NL" \
-  "wifi_ssid = Home Net" "wifi_psk = wifi-s3cr3t-key" > "$C/boot/firmware/nvr-config.txt"
+  "wifi_ssid = Home Net" "wifi_psk = wifi-s3cr3t-key" "user = anna Grüße 100% s3cr3t" \
+  "user = Bob short" > "$C/boot/firmware/nvr-config.txt"
 printf 'ssh_authorized_key = %s' "$KEY" >> "$C/boot/firmware/nvr-config.txt"
 NVR="$NVR" image-builder/overlay/usr/local/sbin/nvr-config-apply --root "$C" > "$T/apply.log" 2>&1
 check "hostname" test "$(cat "$C/etc/hostname")" = cupboard-nvr
@@ -84,6 +85,9 @@ check "unknown key reported" grep -q "line 6: unknown key 'frobnicate'" "$T/appl
 check "Wi-Fi config, readable by root only" test "$(stat -c %a "$C/etc/wpa_supplicant/wpa_supplicant-wlan0.conf")" = 600
 check "Wi-Fi config holds network and key" sh -c "grep -q 'ssid=\"Home Net\"' '$C/etc/wpa_supplicant/wpa_supplicant-wlan0.conf' && grep -q 'psk=\"wifi-s3cr3t-key\"' '$C/etc/wpa_supplicant/wpa_supplicant-wlan0.conf'"
 check "Wi-Fi enabled" test -L "$C/etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service"
+check "first user made, hashed, 0600" sh -c "grep -q '^anna:\\\$argon2id\\\$' '$C/var/lib/nvr/auth/users' && test \"\$(stat -c %a '$C/var/lib/nvr/auth/users')\" = 600"
+check "nvr lists the user" sh -c "printf '[http]\\nauth_dir = \"%s\"\\n' '$C/var/lib/nvr/auth' > '$T/auth.toml' && '$NVR' user list --config '$T/auth.toml' | grep -qx anna"
+check "a bad user line reported" grep -q "line 11: user: expected" "$T/apply.log"
 check "ssh key installed" grep -qxF "$KEY" "$C/root/.ssh/authorized_keys"
 check "ssh host keys made on the card, not in the image" test -s "$C/etc/ssh/ssh_host_ed25519_key"
 check "ssh enabled" test -L "$C/etc/systemd/system/multi-user.target.wants/ssh.service"

@@ -2,13 +2,21 @@
 //! hashed), in the auth folder (`[http] auth_dir`, `/var/lib/nvr/auth` on the appliance):
 //!
 //! ```text
-//! users    one line per user:   NAME:$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH
-//! tokens   one line per token:  NAME:CREATED_UNIX_SECONDS:BLAKE2S_HEX
+//! users     one line per user:     NAME:$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH
+//! tokens    one line per token:    NAME:CREATED_UNIX_SECONDS:BLAKE2S_HEX
+//! sessions  one line per login:    USER:EXPIRES_UNIX_SECONDS:BLAKE2S_HEX
 //! ```
 //!
-//! Both are 0600 and replaced atomically (temp file, fsync, rename). No password or token is
-//! ever stored, logged or shown again: a token is printed once, when it is made. There is no
-//! default user: until one is made (`nvr user add NAME`), nothing that shows footage is served.
+//! All are 0600 and replaced atomically (temp file, fsync, rename). No password, token or
+//! session id is ever stored, logged or shown again: a token is printed once, when it is made;
+//! a session id lives in the browser's cookie. There is no default user: until one is made
+//! (`nvr user add NAME`), nothing that shows footage is served.
+//!
+//! The files are read at each check, not cached: `nvr user remove` or `nvr token revoke` in
+//! another process takes effect at the next request. Sessions are written only at login and
+//! logout (the SD card sees no write per request).
+
+pub mod throttle;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -21,6 +29,12 @@ use std::path::{Path, PathBuf};
 const MEMORY_KIB: u32 = 19 * 1024;
 const PASSES: u32 = 2;
 const LANES: u32 = 1;
+
+/// How long a login lasts.
+pub const SESSION_SECONDS: u64 = 30 * 24 * 3600;
+
+/// At most this many sessions are kept; a new login beyond it ends the one expiring first.
+const MAX_SESSIONS: usize = 256;
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
@@ -169,6 +183,10 @@ impl Accounts {
         self.dir.join("tokens")
     }
 
+    fn sessions_file(&self) -> PathBuf {
+        self.dir.join("sessions")
+    }
+
     /// `(name, rest)` of every line; a missing file is empty.
     fn read(&self, path: &Path) -> Result<Vec<(String, String)>, AuthError> {
         let text = match std::fs::read_to_string(path) {
@@ -259,7 +277,9 @@ impl Accounts {
             .find(|(n, _)| n == name)
             .ok_or_else(|| AuthError::NoSuchUser(name.into()))?;
         user.1 = hash_password(password);
-        self.write(&self.users_file(), &users)
+        self.write(&self.users_file(), &users)?;
+        // A new password logs the user out everywhere.
+        self.end_sessions_of(name)
     }
 
     pub fn remove_user(&self, name: &str) -> Result<(), AuthError> {
@@ -269,7 +289,8 @@ impl Accounts {
         if users.len() == before {
             return Err(AuthError::NoSuchUser(name.into()));
         }
-        self.write(&self.users_file(), &users)
+        self.write(&self.users_file(), &users)?;
+        self.end_sessions_of(name)
     }
 
     /// Whether `name` exists and `password` is theirs. An unknown name costs a hash too, so
@@ -340,6 +361,74 @@ impl Accounts {
             .find(|(_, rest)| rest.split_once(':').is_some_and(|(_, h)| same(h, &hash)))
             .map(|(n, _)| n))
     }
+}
+
+impl Accounts {
+    /// Starts a session for `user` (who has just logged in) and returns its id: the only
+    /// time it exists outside the browser's cookie.
+    pub fn new_session(&self, user: &str, now_unix_s: u64) -> Result<String, AuthError> {
+        let path = self.sessions_file();
+        let mut sessions: Vec<(String, String)> = self
+            .read(&path)?
+            .into_iter()
+            .filter(|(_, rest)| expires(rest).is_some_and(|e| e > now_unix_s))
+            .collect();
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.sort_by_key(|(_, rest)| std::cmp::Reverse(expires(rest)));
+            sessions.truncate(MAX_SESSIONS - 1);
+        }
+        let id = random_secret();
+        sessions.push((
+            user.to_string(),
+            format!("{}:{}", now_unix_s + SESSION_SECONDS, secret_hash(&id)),
+        ));
+        self.write(&path, &sessions)?;
+        Ok(id)
+    }
+
+    /// The user whose live session `id` is: not expired, and the user still exists.
+    pub fn session_user(&self, id: &str, now_unix_s: u64) -> Result<Option<String>, AuthError> {
+        let hash = secret_hash(id);
+        let found = self
+            .read(&self.sessions_file())?
+            .into_iter()
+            .find(|(_, rest)| {
+                rest.split_once(':').is_some_and(|(_, h)| {
+                    same(h, &hash) && expires(rest).is_some_and(|e| e > now_unix_s)
+                })
+            });
+        let Some((user, _)) = found else {
+            return Ok(None);
+        };
+        Ok(self.users()?.contains(&user).then_some(user))
+    }
+
+    /// Logs session `id` out (nothing when it is not one).
+    pub fn end_session(&self, id: &str) -> Result<(), AuthError> {
+        let hash = secret_hash(id);
+        self.rewrite_sessions(|_, rest| !rest.split_once(':').is_some_and(|(_, h)| same(h, &hash)))
+    }
+
+    fn end_sessions_of(&self, user: &str) -> Result<(), AuthError> {
+        self.rewrite_sessions(|u, _| u != user)
+    }
+
+    /// Keeps the sessions `keep` says, writing only when one goes.
+    fn rewrite_sessions(&self, keep: impl Fn(&str, &str) -> bool) -> Result<(), AuthError> {
+        let path = self.sessions_file();
+        let mut sessions = self.read(&path)?;
+        let before = sessions.len();
+        sessions.retain(|(u, rest)| keep(u, rest));
+        if sessions.len() == before {
+            return Ok(());
+        }
+        self.write(&path, &sessions)
+    }
+}
+
+/// A session line's expiry (`EXPIRES:HASH`).
+fn expires(rest: &str) -> Option<u64> {
+    rest.split_once(':').and_then(|(e, _)| e.parse().ok())
 }
 
 /// Run as root (`sudo nvr user add`), a new file or folder gets the owner of the folder it is

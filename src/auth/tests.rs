@@ -110,3 +110,75 @@ fn a_line_nvr_did_not_write_is_an_error_naming_the_line() {
         "{e}"
     );
 }
+
+#[test]
+fn sessions_are_stored_hashed_expire_and_end_with_logout_passwd_and_removal() {
+    let d = Dir::new("sessions");
+    let a = Accounts::new(&d.0.join("auth"));
+    a.add_user("ann", "correct horse").unwrap();
+    a.add_user("bob", "battery staple").unwrap();
+    let now = 2_000_000_000;
+    let s1 = a.new_session("ann", now).unwrap();
+    let s2 = a.new_session("ann", now).unwrap();
+    let s3 = a.new_session("bob", now).unwrap();
+    assert_ne!(s1, s2);
+    let file = std::fs::read_to_string(d.0.join("auth/sessions")).unwrap();
+    assert!(
+        !file.contains(&s1) && file.contains(&secret_hash(&s1)),
+        "{file}"
+    );
+    assert_eq!(
+        a.session_user(&s1, now + 1).unwrap().as_deref(),
+        Some("ann")
+    );
+    assert_eq!(
+        a.session_user(&s3, now + 1).unwrap().as_deref(),
+        Some("bob")
+    );
+    assert_eq!(a.session_user("nonsense", now).unwrap(), None);
+    // Thirty days later it is over.
+    assert_eq!(a.session_user(&s1, now + SESSION_SECONDS).unwrap(), None);
+    a.end_session(&s1).unwrap();
+    assert_eq!(a.session_user(&s1, now + 1).unwrap(), None);
+    assert_eq!(
+        a.session_user(&s2, now + 1).unwrap().as_deref(),
+        Some("ann")
+    );
+    a.set_password("ann", "a new password").unwrap();
+    assert_eq!(
+        a.session_user(&s2, now + 1).unwrap(),
+        None,
+        "logged out everywhere"
+    );
+    assert!(a.session_user(&s3, now + 1).unwrap().is_some(), "bob stays");
+    a.remove_user("bob").unwrap();
+    assert_eq!(a.session_user(&s3, now + 1).unwrap(), None);
+}
+
+#[test]
+fn sessions_are_bounded_and_expired_ones_are_dropped_at_the_next_login() {
+    let d = Dir::new("sessions-bound");
+    let a = Accounts::new(&d.0.join("auth"));
+    a.add_user("ann", "correct horse").unwrap();
+    let first = a.new_session("ann", 1000).unwrap();
+    for i in 0..MAX_SESSIONS + 5 {
+        a.new_session("ann", 2000 + i as u64).unwrap();
+    }
+    let lines = std::fs::read_to_string(d.0.join("auth/sessions"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, MAX_SESSIONS);
+    assert_eq!(
+        a.session_user(&first, 3000).unwrap(),
+        None,
+        "the oldest went first"
+    );
+    let later = 2000 + 10 * SESSION_SECONDS;
+    a.new_session("ann", later).unwrap();
+    let lines = std::fs::read_to_string(d.0.join("auth/sessions"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 1, "expired sessions are not kept");
+}

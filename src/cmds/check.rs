@@ -120,6 +120,20 @@ pub fn main(config_path: &Path) -> ExitCode {
             h.lookback_days
         );
     }
+    match config.http.auth {
+        crate::config::AuthPolicy::Off => println!(
+            "warning: http.auth = \"off\": anyone who can reach {} sees and downloads the footage",
+            config.http.listen
+        ),
+        crate::config::AuthPolicy::Required => {
+            let accounts = crate::auth::Accounts::new(&config.http.auth_dir);
+            if accounts.users().is_ok_and(|u| u.is_empty()) {
+                println!(
+                    "no user yet: create one with `nvr user add NAME` to watch footage in the browser"
+                );
+            }
+        }
+    }
     let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
     if names.is_empty() && config.hikvision.is_none() {
         println!("{}", super::nothing_configured(config_path));

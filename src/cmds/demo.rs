@@ -1,7 +1,8 @@
 //! `nvr demo [--dir DIR] [--listen ADDR]`: the whole product with no setup. A built-in test
 //! camera (an in-process RTSP server with a moving pattern, H.264 + AAC) is recorded into
 //! `./nvr-demo/` exactly as a real camera would be, with motion detection (the ball moves all
-//! the time: one long event) and `/status` on http://127.0.0.1:8080.
+//! the time: one long event) and `/status` on http://127.0.0.1:8080. No login: the demo shows
+//! only its own test pattern (`auth = "off"`; the page says so).
 
 use crate::config::Config;
 use crate::testcam::{Audio, Spec, TestCamera};
@@ -34,7 +35,7 @@ pub fn main(dir: &Path, listen: &str) -> ExitCode {
         }
     };
     let text = format!(
-        "[storage]\npath = {:?}\nsegment_seconds = 10\n[http]\nlisten = {listen:?}\n\
+        "[storage]\npath = {:?}\nsegment_seconds = 10\n[http]\nlisten = {listen:?}\nauth = \"off\"\n\
          [[camera]]\nname = \"demo\"\nurl = {:?}\nmotion = true\n",
         dir.display().to_string(),
         camera.url

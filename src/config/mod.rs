@@ -51,8 +51,31 @@ pub struct Storage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Http {
     pub listen: SocketAddr,
-    /// The accounts folder: users and API tokens (`auth`).
+    /// The accounts folder: users, API tokens and sessions (`auth`).
     pub auth_dir: PathBuf,
+    /// Whether footage needs a login (`auth = "required"`, the default) or not (`"off"`).
+    pub auth: AuthPolicy,
+    /// Whether `/status` answers anyone with its health fields (`"public"`, the default) or
+    /// only logged-in users (`"private"`).
+    pub status: StatusAccess,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (for the
+    /// client's address when throttling logins, and `Secure` cookies over HTTPS).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthPolicy {
+    Required,
+    /// Anyone who can reach the port sees everything (`nvr check` warns; the page says so).
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusAccess {
+    /// Health (states, coverage, storage, versions) for anyone; URLs, paths and error texts
+    /// only after a login.
+    Public,
+    Private,
 }
 
 /// One camera as the supervisor needs it: defaults applied, credentials out of the URL.
@@ -191,6 +214,9 @@ struct RawStorage {
 struct RawHttp {
     listen: Option<Spanned<String>>,
     auth_dir: Option<Spanned<String>>,
+    auth: Option<Spanned<String>>,
+    status: Option<Spanned<String>>,
+    trusted_proxies: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -383,6 +409,53 @@ impl Validator<'_> {
                 || PathBuf::from(DEFAULT_AUTH_DIR),
                 |d| PathBuf::from(d.get_ref()),
             );
+        let auth = match raw.http.as_ref().and_then(|h| h.auth.as_ref()) {
+            None => AuthPolicy::Required,
+            Some(a) => match a.get_ref().as_str() {
+                "required" => AuthPolicy::Required,
+                "off" => AuthPolicy::Off,
+                other => {
+                    self.err(
+                        Some(a.span()),
+                        "http.auth".into(),
+                        format!("{other:?} is not a policy (\"required\" or \"off\")"),
+                    );
+                    AuthPolicy::Required
+                }
+            },
+        };
+        let status = match raw.http.as_ref().and_then(|h| h.status.as_ref()) {
+            None => StatusAccess::Public,
+            Some(a) => match a.get_ref().as_str() {
+                "public" => StatusAccess::Public,
+                "private" => StatusAccess::Private,
+                other => {
+                    self.err(
+                        Some(a.span()),
+                        "http.status".into(),
+                        format!("{other:?} is not an access (\"public\" or \"private\")"),
+                    );
+                    StatusAccess::Public
+                }
+            },
+        };
+        let mut trusted_proxies = Vec::new();
+        for p in raw
+            .http
+            .as_ref()
+            .and_then(|h| h.trusted_proxies.as_ref())
+            .map(|l| l.get_ref().as_slice())
+            .unwrap_or_default()
+        {
+            match p.get_ref().parse() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => self.err(
+                    Some(p.span()),
+                    "http.trusted_proxies".into(),
+                    format!("{:?} is not an IP address", p.get_ref()),
+                ),
+            }
+        }
         let listen = match raw.http.and_then(|h| h.listen) {
             Some(l) => match l.get_ref().parse::<SocketAddr>() {
                 Ok(a) => a,
@@ -462,7 +535,13 @@ impl Validator<'_> {
                 path: storage_path,
                 segment_seconds,
             },
-            http: Http { listen, auth_dir },
+            http: Http {
+                listen,
+                auth_dir,
+                auth,
+                status,
+                trusted_proxies,
+            },
             log_level,
             pipeline_dir,
             retention,

@@ -244,3 +244,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn http_auth_policy_status_access_and_trusted_proxies() {
+    let c = Config::parse("", None).unwrap();
+    assert_eq!(c.http.auth, AuthPolicy::Required, "logins by default");
+    assert_eq!(c.http.status, StatusAccess::Public);
+    assert!(c.http.trusted_proxies.is_empty());
+    let c = Config::parse(
+        "[http]\nauth = \"off\"\nstatus = \"private\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.http.auth, AuthPolicy::Off);
+    assert_eq!(c.http.status, StatusAccess::Private);
+    assert_eq!(c.http.trusted_proxies.len(), 2);
+    let e =
+        errors("[http]\nauth = \"none\"\nstatus = \"open\"\ntrusted_proxies = [\"proxy.lan\"]\n");
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(
+        e[0].starts_with("nvr.toml:2: http.auth: \"none\" is not a policy"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("nvr.toml:3: http.status: \"open\" is not"),
+        "{e:?}"
+    );
+    assert!(
+        e[2].starts_with("nvr.toml:4: http.trusted_proxies: \"proxy.lan\" is not an IP"),
+        "{e:?}"
+    );
+}

@@ -23,6 +23,8 @@ pub struct Head {
     pub uri: String,
     pub method: Method,
     pub headers: Vec<(String, String)>,
+    /// The address the request came from (the socket's peer).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Query for Head {
@@ -40,6 +42,24 @@ impl Headers for Head {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The address a connection's request came from.
+pub trait Peer {
+    fn peer(&self) -> Option<std::net::IpAddr>;
+}
+
+impl Peer for Tiny {
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        self.head.peer
+    }
+}
+
+#[cfg(test)]
+impl Peer for Memory {
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        self.head.peer
     }
 }
 
@@ -117,6 +137,7 @@ impl Tiny {
                 .iter()
                 .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
                 .collect(),
+            peer: request.remote_addr().map(|a| a.ip()),
         };
         Tiny {
             head,
@@ -374,12 +395,25 @@ impl Memory {
                 uri: uri.to_string(),
                 method,
                 headers: Vec::new(),
+                peer: Some(std::net::IpAddr::from([192, 0, 2, 1])),
             },
             body: MemoryBody(io::Cursor::new(Vec::new())),
             status: None,
             headers: Vec::new(),
             out: Vec::new(),
         }
+    }
+
+    /// Adds a request header.
+    pub fn with(mut self, name: &str, value: &str) -> Memory {
+        self.head.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the request body.
+    pub fn body(mut self, body: &[u8]) -> Memory {
+        self.body = MemoryBody(io::Cursor::new(body.to_vec()));
+        self
     }
 
     pub fn header_out(&self, name: &str) -> Option<&str> {

@@ -5,6 +5,7 @@
 //! Long-lived: started once by `nvr run`/`nvr demo`, stopped at shutdown. It only reads
 //! state the supervisors publish; a slow client cannot delay recording.
 
+pub mod access;
 mod cameras;
 pub mod conn;
 mod events;
@@ -13,7 +14,8 @@ mod status;
 mod ui;
 
 use crate::board::Board;
-use conn::{Connection, Method};
+use access::Access;
+use conn::Connection;
 use path::Route;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +27,11 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    pub fn start(listen: SocketAddr, board: Arc<Board>) -> Result<HttpServer, String> {
+    pub fn start(
+        listen: SocketAddr,
+        board: Arc<Board>,
+        access: Arc<Access>,
+    ) -> Result<HttpServer, String> {
         let server = tiny_http::Server::http(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
@@ -42,7 +48,7 @@ impl HttpServer {
                     // A handler that panics answers 500 (the connection's drop); the server
                     // goes on serving.
                     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        if let Some(conn) = handle(conn::Tiny::new(req), &board) {
+                        if let Some(conn) = handle(conn::Tiny::new(req), &board, &access) {
                             conn.complete();
                         }
                     }));
@@ -69,21 +75,66 @@ impl Drop for HttpServer {
     }
 }
 
-/// Answers one request: its route parsed in one place, then its handler. The slow ones
-/// (a preview that may need decoding, an export) take the connection to a thread of their
-/// own: nothing slow runs on the routing thread.
-pub fn handle<C: Connection + Send + 'static>(mut conn: C, board: &Board) -> Option<C> {
+/// Answers one request: its route parsed in one place, its method, origin and credentials
+/// checked ([`access`]), then its handler. The slow ones (a login's password hash, a preview
+/// that may need decoding, an export) take the connection to a thread of their own: nothing
+/// slow runs on the routing thread.
+pub fn handle<C: Connection + conn::Peer + Send + 'static>(
+    mut conn: C,
+    board: &Board,
+    access: &Arc<Access>,
+) -> Option<C> {
     let uri = conn.uri().to_string();
     let (path, query) = uri.split_once('?').unwrap_or((&uri, ""));
-    let result = match Route::parse(path) {
+    let route = match Route::parse(path) {
         None => Err(HttpError::NotFound(not_found_text(path))),
-        // Every resource here is read-only. HEAD is GET without the body.
-        Some(_) if !matches!(conn.method(), Method::Get | Method::Head) => {
-            Err(HttpError::MethodNotAllowed)
+        Some(route) if !route.methods().contains(&conn.method()) => {
+            Err(HttpError::MethodNotAllowed(route.allow()))
         }
-        Some(route) => match route {
+        Some(route) => Ok(route),
+    };
+    let route = match route {
+        Ok(r) => r,
+        Err(e) => {
+            send(&mut conn, Err(e));
+            return Some(conn);
+        }
+    };
+    let client = access.client(&conn, conn.peer());
+    let refused = if access::cross_origin(&conn, &client) {
+        Some(HttpError::Forbidden("cross-origin request refused"))
+    } else if route.methods() == [conn::Method::Post] && !access::is_json(&conn) {
+        Some(HttpError::Forbidden("send Content-Type: application/json"))
+    } else {
+        None
+    };
+    if let Some(e) = refused {
+        send(&mut conn, Err(e));
+        return Some(conn);
+    }
+    let who = access.identify(&conn);
+    let private_status = access.settings().status == crate::config::StatusAccess::Private;
+    if !who.allowed() && (route.shows_footage() || (route == Route::Status && private_status)) {
+        send(
+            &mut conn,
+            Err(HttpError::Unauthorized("log in first".into())),
+        );
+        return Some(conn);
+    }
+    let result = {
+        match route {
             Route::Page(page) => ui::get(page),
-            Route::Status => Ok(status::get(board)),
+            Route::Status => match status::get(board) {
+                Reply::Json(s) if !who.allowed() => Ok(Reply::Json(access::public_status(s))),
+                Reply::Json(mut s) => {
+                    s["logins"] = access.counters();
+                    Ok(Reply::Json(s))
+                }
+                r => Ok(r),
+            },
+            Route::Session => Ok(access.session(&who)),
+            Route::Login => return access::login(conn, access, client),
+            Route::Logout => access.logout(&conn, &client),
             Route::Events => events::get(board, query),
             Route::EventSnapshot(id) => events::snapshot(board, id),
             Route::LiveEvents => return events::live(conn, board),
@@ -94,7 +145,7 @@ pub fn handle<C: Connection + Send + 'static>(mut conn: C, board: &Board) -> Opt
                 return cameras::preview(conn, board, &camera, &day, &file, query);
             }
             Route::Export(camera) => return cameras::export_mp4(conn, board, &camera, query),
-        },
+        }
     };
     send(&mut conn, result);
     Some(conn)
@@ -116,8 +167,13 @@ pub enum Reply {
 #[derive(Debug)]
 pub enum HttpError {
     BadRequest(String),
+    /// No valid session or token (or a wrong password).
+    Unauthorized(String),
+    /// Refused whoever asks (another site's page).
+    Forbidden(&'static str),
     NotFound(String),
-    MethodNotAllowed,
+    /// With the methods the route answers, for `Allow`.
+    MethodNotAllowed(&'static str),
     /// Try again later (too many exports, the preview worker busy).
     Busy(String),
 }
@@ -126,16 +182,22 @@ impl HttpError {
     pub fn status(&self) -> u16 {
         match self {
             HttpError::BadRequest(_) => 400,
+            HttpError::Unauthorized(_) => 401,
+            HttpError::Forbidden(_) => 403,
             HttpError::NotFound(_) => 404,
-            HttpError::MethodNotAllowed => 405,
+            HttpError::MethodNotAllowed(_) => 405,
             HttpError::Busy(_) => 503,
         }
     }
 
     fn text(&self) -> &str {
         match self {
-            HttpError::BadRequest(t) | HttpError::NotFound(t) | HttpError::Busy(t) => t,
-            HttpError::MethodNotAllowed => "method not allowed",
+            HttpError::BadRequest(t)
+            | HttpError::Unauthorized(t)
+            | HttpError::NotFound(t)
+            | HttpError::Busy(t) => t,
+            HttpError::Forbidden(t) => t,
+            HttpError::MethodNotAllowed(_) => "method not allowed",
         }
     }
 }
@@ -156,16 +218,23 @@ fn send<C: Connection>(conn: &mut C, result: Result<Reply, HttpError>) {
         }
         Err(e) => {
             let body = serde_json::json!({ "error": e.text() });
-            if let HttpError::MethodNotAllowed = e {
-                let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
-                conn.initiate_response(
-                    405,
-                    None,
-                    &[("Content-Type", "application/json"), ("Allow", "GET, HEAD")],
-                )
-                .and_then(|()| conn.write_all(&bytes))
-            } else {
-                write_json(conn, e.status(), &body)
+            let extra = match e {
+                HttpError::MethodNotAllowed(allow) => Some(("Allow", allow)),
+                // Bearer, not Basic: a browser shows no password dialog of its own.
+                HttpError::Unauthorized(_) => Some(("WWW-Authenticate", "Bearer realm=\"nvr\"")),
+                _ => None,
+            };
+            match extra {
+                Some(header) => {
+                    let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
+                    conn.initiate_response(
+                        e.status(),
+                        None,
+                        &[("Content-Type", "application/json"), header],
+                    )
+                    .and_then(|()| conn.write_all(&bytes))
+                }
+                None => write_json(conn, e.status(), &body),
             }
         }
     };

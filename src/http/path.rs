@@ -2,6 +2,8 @@
 //! place (Moonfire's `web/path.rs`). A handler gets its route's fields, never the raw path;
 //! [`Route::TABLE`] lists one example of each, so a test can request every route there is.
 
+use super::conn::Method;
+
 /// A request path that names a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -29,6 +31,12 @@ pub enum Route {
     },
     /// `/api/cameras/NAME/export.mp4`: one MP4 of a range.
     Export(String),
+    /// `/api/session`: who is logged in, and whether logins are needed.
+    Session,
+    /// `POST /api/login`: `{"user", "password"}` in, a session cookie out.
+    Login,
+    /// `POST /api/logout`: ends the session.
+    Logout,
 }
 
 /// The web page's files (paths as served).
@@ -53,6 +61,9 @@ impl Route {
             true,
         ),
         ("/api/cameras/cam/export.mp4", true),
+        ("/api/session", false),
+        ("/api/login", false),
+        ("/api/logout", false),
     ];
 
     /// The route a path (without its query) names, if any.
@@ -65,6 +76,9 @@ impl Route {
             "/status" => return Some(Route::Status),
             "/api/events" => return Some(Route::Events),
             "/api/events/live" => return Some(Route::LiveEvents),
+            "/api/session" => return Some(Route::Session),
+            "/api/login" => return Some(Route::Login),
+            "/api/logout" => return Some(Route::Logout),
             _ => {}
         }
         if let Some(rest) = path.strip_prefix("/api/events/") {
@@ -97,7 +111,7 @@ impl Route {
     /// files and the health summary).
     pub fn shows_footage(&self) -> bool {
         match self {
-            Route::Page(_) | Route::Status => false,
+            Route::Page(_) | Route::Status | Route::Session | Route::Login | Route::Logout => false,
             Route::Events
             | Route::EventSnapshot(_)
             | Route::LiveEvents
@@ -106,6 +120,23 @@ impl Route {
             | Route::Coverage(_)
             | Route::Preview { .. }
             | Route::Export(_) => true,
+        }
+    }
+
+    /// The methods the route answers: logging in and out change state (POST); everything
+    /// else is read-only (HEAD is GET without the body).
+    pub fn methods(&self) -> &'static [Method] {
+        match self {
+            Route::Login | Route::Logout => &[Method::Post],
+            _ => &[Method::Get, Method::Head],
+        }
+    }
+
+    /// The `Allow` header's value for [`Route::methods`].
+    pub fn allow(&self) -> &'static str {
+        match self.methods() {
+            [Method::Post] => "POST",
+            _ => "GET, HEAD",
         }
     }
 }
@@ -135,8 +166,14 @@ mod tests {
             Route::Segments("cam".into()),
             Route::Coverage("cam".into()),
             Route::Export("cam".into()),
+            Route::Session,
+            Route::Login,
+            Route::Logout,
         ] {
             match &want {
+                Route::Session | Route::Login | Route::Logout => {
+                    assert!(routes.contains(&want), "{want:?}")
+                }
                 Route::Page(_)
                 | Route::Status
                 | Route::Events

@@ -18,6 +18,20 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Says at start (and on a reload that changes it) whether footage needs a login.
+fn log_auth(http: &crate::config::Http) {
+    match http.auth {
+        crate::config::AuthPolicy::Required => log::info!(
+            "http: footage needs a login (users and tokens in {})",
+            http.auth_dir.display()
+        ),
+        crate::config::AuthPolicy::Off => log::warn!(
+            "http: auth = \"off\": anyone who can reach {} sees the footage",
+            http.listen
+        ),
+    }
+}
+
 /// Longest a shutdown waits for cameras to finalize their segments (systemd allows more;
 /// the contract is "exit within 5 s").
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(4500);
@@ -27,6 +41,7 @@ pub struct Runtime {
     cameras: BTreeMap<String, CameraHandle>,
     board: Arc<Board>,
     http: HttpServer,
+    access: Arc<crate::http::access::Access>,
     policy: Arc<Mutex<storage::retention::Policy>>,
     retention: smol::Task<()>,
     /// The Hikvision import job, when `[hikvision]` is configured.
@@ -39,8 +54,10 @@ impl Runtime {
         let (kick_tx, kick_rx) = smol::channel::bounded(1);
         let shared = Arc::new(prepare_storage(&config, kick_tx)?);
         let board = Arc::new(Board::new(shared));
-        let http = HttpServer::start(config.http.listen, board.clone())?;
+        let access = Arc::new(crate::http::access::Access::new((&config.http).into()));
+        let http = HttpServer::start(config.http.listen, board.clone(), access.clone())?;
         log::info!("http: serving /status on http://{}", http.addr);
+        log_auth(&config.http);
         let policy = Arc::new(Mutex::new(config.retention.clone()));
         let retention = smol::spawn(retention_loop(board.clone(), policy.clone(), kick_rx));
         let mut rt = Runtime {
@@ -48,6 +65,7 @@ impl Runtime {
             cameras: BTreeMap::new(),
             board,
             http,
+            access,
             policy,
             retention,
             hikvision: None,
@@ -159,7 +177,11 @@ impl Runtime {
                 "http.listen changed to {}; restart nvr to apply it",
                 new.http.listen
             );
-            new.http = self.config.http.clone();
+            new.http.listen = self.config.http.listen;
+        }
+        if new.http != self.config.http {
+            log_auth(&new.http);
+            self.access.update((&new.http).into());
         }
         if new.storage.path != self.config.storage.path
             || new.pipeline_dir != self.config.pipeline_dir

@@ -145,7 +145,12 @@ impl Nvr {
     }
 
     /// Like [`Nvr::start_with`], with extra environment variables.
+    ///
+    /// Footage needs a login: unless the config names its own `auth_dir`, the test's folder
+    /// gets one (`dir/auth`, written into the config), with an API token made by
+    /// `nvr token add` that [`http_get`] sends to this server.
     pub fn start_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Nvr {
+        let token = test_token(dir, config);
         let n = std::fs::read_dir(dir).unwrap().count();
         let log = dir.join(format!("nvr-{n}.log"));
         let child = Command::new(NVR)
@@ -170,6 +175,9 @@ impl Nvr {
                 .map(|a| a.trim().to_string())
         })
         .unwrap_or_else(|| panic!("nvr did not start HTTP:\n{}", nvr.log_text()));
+        if let Some(t) = token {
+            TOKENS.lock().unwrap().push((addr.clone(), t));
+        }
         nvr.addr = Some(addr);
         nvr
     }
@@ -296,11 +304,78 @@ pub fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option
     }
 }
 
-/// A plain HTTP/1.0 GET: (status line + headers, body).
+/// The API token of each server the test started (its address, the token).
+static TOKENS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+/// The token made in each accounts folder (a restart on the same config reuses it).
+static MADE: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
+/// The `Authorization` header line for the server at `addr`, if it has a test token.
+pub fn auth_header(addr: &str) -> String {
+    TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(a, _)| a == addr)
+        .map(|(_, t)| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default()
+}
+
+/// Gives the config an `auth_dir` in `dir` when it names none, and makes an API token there
+/// with the real command (none when the config turns auth off).
+fn test_token(dir: &Path, config: &Path) -> Option<String> {
+    let mut text = std::fs::read_to_string(config).unwrap_or_default();
+    let parsed: toml::Table = toml::from_str(&text).unwrap_or_default();
+    let http = parsed.get("http").and_then(|h| h.as_table());
+    if http.and_then(|h| h.get("auth")).and_then(|a| a.as_str()) == Some("off") {
+        return None;
+    }
+    let auth_dir = match http
+        .and_then(|h| h.get("auth_dir"))
+        .and_then(|a| a.as_str())
+    {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let d = dir.join("auth");
+            let line = format!("auth_dir = {:?}\n", d.display().to_string());
+            text = if text.contains("[http]\n") {
+                text.replacen("[http]\n", &format!("[http]\n{line}"), 1)
+            } else {
+                format!("{text}\n[http]\n{line}")
+            };
+            std::fs::write(config, &text).unwrap();
+            d
+        }
+    };
+    let mut made = MADE.lock().unwrap();
+    if let Some((_, t)) = made.iter().find(|(d, _)| *d == auth_dir) {
+        return Some(t.clone());
+    }
+    let out = Command::new(NVR)
+        .args(["token", "add", "tests", "--config"])
+        .arg(config)
+        .output()
+        .expect("nvr token add");
+    assert!(
+        out.status.success(),
+        "nvr token add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("a token in the output of nvr token add")
+        .to_string();
+    made.push((auth_dir, token.clone()));
+    Some(token)
+}
+
+/// A plain HTTP/1.0 GET: (status line + headers, body), with the server's test token.
 pub fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let auth = auth_header(addr);
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
@@ -459,9 +534,10 @@ pub fn camera_table(name: &str, url: &str, extra: &str) -> String {
 pub fn http_get_raw(addr: &str, path: &str) -> (String, Vec<u8>) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let auth = auth_header(addr);
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut resp = Vec::new();

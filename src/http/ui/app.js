@@ -17,8 +17,37 @@ function el(tag, props = {}, ...children) {
 
 async function getJSON(url) {
   const r = await fetch(url);
+  // The session ended (expired, logged out elsewhere, password changed): log in again.
+  if (r.status === 401) { showLogin(true); throw new Error('logged out'); }
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return r.json();
+}
+
+// JSON to a state-changing route (the server refuses anything else from a page).
+const post = (url, body) => fetch(url, {
+  method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+});
+
+function showLogin(usersExist) {
+  $('#camera').hidden = true;
+  $('#who').hidden = true;
+  $('#nouser').hidden = usersExist;
+  $('#login').hidden = false;
+  document.body.dataset.view = 'login';
+}
+
+async function logIn(ev) {
+  ev.preventDefault();
+  const r = await post('/api/login', { user: $('#name').value, password: $('#password').value });
+  $('#password').value = '';
+  if (r.ok) { location.reload(); return; }
+  const e = await r.json().catch(() => ({}));
+  $('#loginerror').textContent = e.error || `HTTP ${r.status}`;
+}
+
+async function logOut() {
+  await post('/api/logout', {});
+  location.reload();
 }
 
 function showError(e) {
@@ -249,6 +278,21 @@ function init() {
     state.span = Number(q.get('span'));
   }
   day.value = state.day;
+  $('#loginform').addEventListener('submit', (ev) => logIn(ev).catch(showError));
+  $('#logout').addEventListener('click', () => logOut().catch(showError));
+  getJSON('/api/session')
+    .then((me) => {
+      $('#banner').hidden = me.auth !== 'off';
+      if (me.auth !== 'off' && !me.user) { showLogin(me.users_exist !== false); return; }
+      if (me.user) { $('#user').textContent = me.user; $('#who').hidden = me.via !== 'session'; }
+      $('#camera').hidden = false;
+      document.body.dataset.view = 'cameras';
+      start(q);
+    })
+    .catch(showError);
+}
+
+function start(q) {
   loadCameras()
     .then(async (names) => {
       if (!names.length) throw new Error('no cameras configured and no recordings yet');
