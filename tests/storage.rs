@@ -751,3 +751,67 @@ fn a_store_whose_writes_take_seconds_delays_no_cameras_supervision() {
         "{line}"
     );
 }
+
+/// A USB disk unplugged while recording and plugged back: its mount point is then an empty
+/// folder on the SD card, and nothing may be written there. The camera waits with the reason
+/// shown, and records again by itself when the disk is back; nothing on the disk is lost.
+#[test]
+fn a_storage_disk_unplugged_and_plugged_back_resumes_by_itself() {
+    let dir = TempDir::new("unplug");
+    let mount = dir.path().join("mnt");
+    let away = dir.path().join("mnt-unplugged");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&mount, 2, &camera_table("porch", &cam.url, "")),
+    );
+    nvr.wait_segments("porch", 2, Duration::from_secs(40));
+
+    // Unplugged: the disk's folder goes; the mount point stays, empty.
+    std::fs::rename(&mount, &away).unwrap();
+    std::fs::create_dir(&mount).unwrap();
+    let waiting = wait_for(Duration::from_secs(60), || {
+        let c = nvr.camera("porch")?;
+        let reason = c["reason"].as_str().unwrap_or_default().to_string();
+        reason
+            .contains("missing (disk unplugged or not mounted?)")
+            .then_some(c)
+    })
+    .unwrap_or_else(|| panic!("no reason shown:\n{}", nvr.log_text()));
+    assert_ne!(waiting["state"], "recording", "{waiting}");
+    // A while unplugged: not a byte lands on the SD card's mount point.
+    std::thread::sleep(Duration::from_secs(5));
+    let written: Vec<_> = std::fs::read_dir(&mount).unwrap().collect();
+    assert!(
+        written.is_empty(),
+        "written to the bare mount point: {written:?}"
+    );
+    let before: Vec<(std::path::PathBuf, u64)> = segments(&away, "porch")
+        .into_iter()
+        .map(|p| {
+            let len = std::fs::metadata(&p).unwrap().len();
+            (p.strip_prefix(&away).unwrap().to_path_buf(), len)
+        })
+        .collect();
+    assert!(before.len() >= 2);
+
+    // Plugged back: it records again by itself (the wait is at most a minute of backoff).
+    std::fs::remove_dir(&mount).unwrap();
+    std::fs::rename(&away, &mount).unwrap();
+    let n = nvr.wait_state("porch", "recording", Duration::from_secs(90))["segments_written"]
+        .as_u64()
+        .unwrap();
+    nvr.wait_segments("porch", n + 2, Duration::from_secs(40));
+    for (rel, len) in &before {
+        let p = mount.join(rel);
+        let now = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        assert!(now >= *len, "{} shrank or vanished", p.display());
+        assert!(discover(&p).is_ok(), "{} does not play", p.display());
+    }
+    assert!(segments(&mount, "porch").len() >= before.len() + 2);
+    assert!(
+        nvr.log_text().contains("storage folder"),
+        "{}",
+        nvr.log_text()
+    );
+}

@@ -126,7 +126,9 @@ pub fn build(
             }
             Err(e) => {
                 log::error!("camera {name}: cannot create segment folder: {e}");
-                None
+                // A NULL file name (never a missing return value: glib aborts on that): the
+                // file sink then fails to open, and the supervisor retries.
+                Some(None::<String>.to_value())
             }
         }
     });

@@ -246,9 +246,17 @@ impl<O: Opener> Supervisor<O> {
                 .as_ref()
                 .filter(|_| self.config.sub.is_none())
                 .map(|b| b.feed.clone());
-            let outcome = match self.opener.open(&self.config, feed) {
-                Ok(conn) => self.attempt(conn).await,
-                Err(e) => Outcome::Failed(e),
+            // No storage (a USB disk unplugged): no connection until it is back; the camera
+            // is not the problem, so it is not probed either.
+            let root = &self.shared.storage_root;
+            let storage_there = crate::storage::layout::present(root);
+            let outcome = if !storage_there {
+                Outcome::Retry(crate::storage::layout::missing(root).to_string())
+            } else {
+                match self.opener.open(&self.config, feed) {
+                    Ok(conn) => self.attempt(conn).await,
+                    Err(e) => Outcome::Failed(e),
+                }
             };
             // Probe while waiting to reconnect (not while `failed`: that is not the network).
             let mut probe = false;
@@ -259,7 +267,7 @@ impl<O: Opener> Supervisor<O> {
                         Outcome::Retry(r) => r,
                         _ => "camera ended the stream (connection closed)".to_string(),
                     };
-                    probe = true;
+                    probe = storage_there;
                     let d = self.backoff.next_delay();
                     log::warn!(
                         "camera {name}: {reason}; reconnecting in {:.1} s",

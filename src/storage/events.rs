@@ -107,6 +107,7 @@ mod tests {
     fn the_log_survives_restarts_and_torn_writes() {
         let dir = std::env::temp_dir().join(format!("nvr-events-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".nvr")).unwrap();
         let writer = Writer::start().unwrap();
         let mut log = EventLog::open(&dir, Some(&writer));
         for i in 0..3u64 {

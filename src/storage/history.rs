@@ -131,6 +131,7 @@ mod tests {
     fn outages_survive_a_restart_and_age_out() {
         let dir = std::env::temp_dir().join(format!("nvr-history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".nvr")).unwrap();
         let t0 = 1_800_000_000 * S;
         let writer = Writer::start().unwrap();
         let mut h = History::open(&dir, t0, &writer).unwrap();

@@ -51,10 +51,45 @@ pub fn previews(segment: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
+/// Whether the storage is there: its `.nvr` folder, made at the first start, exists. When a
+/// USB disk is unplugged (or not mounted yet), its mount point is an empty folder on the SD
+/// card: nothing may be written there.
+pub fn present(root: &Path) -> bool {
+    store_dir(root).is_dir()
+}
+
+/// The error of a write to storage that is not [`present`].
+pub fn missing(root: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!(
+            "storage folder {} is missing (disk unplugged or not mounted?); waiting for it",
+            root.display()
+        ),
+    )
+}
+
+/// Makes folder `dir` (and its parents) unless it is inside a store folder (`.nvr`) that is
+/// gone: that is never made again behind the user's back (see [`present`]).
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    let store = dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == ".nvr"));
+    if let Some(store) = store
+        && !store.is_dir()
+    {
+        return Err(missing(store.parent().unwrap_or(store)));
+    }
+    std::fs::create_dir_all(dir)
+}
+
 /// The path for a new segment of `camera` whose first frame was captured at `unix_ns`.
-/// Creates the day folder. Never returns an existing file: a second segment starting in the
-/// same second gets `-1`, `-2`, … appended.
+/// Creates the day folder, if the storage is [`present`]. Never returns an existing file: a
+/// second segment starting in the same second gets `-1`, `-2`, … appended.
 pub fn new_segment(root: &Path, camera: &str, unix_ns: u64) -> std::io::Result<PathBuf> {
+    if !present(root) {
+        return Err(missing(root));
+    }
     let t = LocalTime::from_unix((unix_ns / 1_000_000_000) as i64);
     let dir = root.join(camera).join(t.date());
     std::fs::create_dir_all(&dir)?;
@@ -66,4 +101,30 @@ pub fn new_segment(root: &Path, camera: &str, unix_ns: u64) -> std::io::Result<P
         n += 1;
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_made_on_a_bare_mount_point() {
+        let root = std::env::temp_dir().join(format!("nvr-layout-bare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(store_dir(&root)).unwrap();
+        assert!(present(&root));
+        let seg = new_segment(&root, "cam", 1_700_000_000_000_000_000).unwrap();
+        assert!(seg.parent().unwrap().is_dir());
+        create_dir(&store_dir(&root).join("snapshots/cam")).unwrap();
+
+        // The disk goes: its mount point is an empty folder.
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        assert!(!present(&root));
+        let e = new_segment(&root, "cam", 1_700_000_000_000_000_000).unwrap_err();
+        assert!(e.to_string().contains("is missing"), "{e}");
+        assert!(create_dir(&store_dir(&root).join("snapshots/cam")).is_err());
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "nothing made");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -159,6 +159,7 @@ mod tests {
     fn same_second_gets_a_suffix_not_an_overwrite() {
         let root = std::env::temp_dir().join(format!("nvr-layout-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(layout::store_dir(&root)).unwrap();
         let ns = 1_774_747_800_000_000_000;
         let a = layout::new_segment(&root, "cam", ns).unwrap();
         std::fs::write(&a, b"x").unwrap();

@@ -280,7 +280,7 @@ fn snapshot_with(
         let buf = sample.buffer().ok_or("empty sample")?;
         let map = buf.map_readable().map_err(|e| e.to_string())?;
         if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            super::layout::create_dir(dir).map_err(|e| e.to_string())?;
         }
         write_jpeg(out, &map).map_err(|e| e.to_string())
     })();

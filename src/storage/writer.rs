@@ -174,7 +174,7 @@ fn run(rx: Receiver<Job>, counters: &Counters) {
 fn append(open: &mut BTreeMap<PathBuf, File>, path: &Path, bytes: &[u8]) -> io::Result<()> {
     if !open.contains_key(path) {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            super::layout::create_dir(dir)?;
         }
         let f = OpenOptions::new().create(true).append(true).open(path)?;
         open.insert(path.to_path_buf(), f);
@@ -185,7 +185,7 @@ fn append(open: &mut BTreeMap<PathBuf, File>, path: &Path, bytes: &[u8]) -> io::
 /// Temp file, fsync, rename, directory fsync: the file is the old or the new, whole.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    super::layout::create_dir(dir)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
