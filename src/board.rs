@@ -17,7 +17,19 @@ pub struct Board {
     /// Steps of the wall clock seen while running: how many, and the newest (when, by how
     /// many ns).
     clock_steps: Mutex<(u64, Option<(u64, i64)>)>,
+    /// The newest `/status` document and when it was made (see [`Board::status`]).
+    status: Mutex<Option<(Instant, Arc<StatusDoc>)>>,
 }
+
+/// A `/status` document: whole (for a logged-in reader), and the public part ready to send.
+pub struct StatusDoc {
+    pub full: serde_json::Value,
+    pub public: Vec<u8>,
+}
+
+/// How old a `/status` document may be when served: a monitor polling it from every device
+/// on the LAN costs one computation per period, not one per request.
+pub const STATUS_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Board {
     pub fn new(shared: Arc<Shared>) -> Board {
@@ -27,6 +39,7 @@ impl Board {
             shared,
             cameras: Mutex::new(Vec::new()),
             clock_steps: Mutex::new((0, None)),
+            status: Mutex::new(None),
         }
     }
 
@@ -55,6 +68,20 @@ impl Board {
                 "by_s": by as f64 / 1e9,
             })),
         })
+    }
+
+    /// The `/status` document, made by `make` unless the newest is younger than
+    /// [`STATUS_MAX_AGE`].
+    pub fn status(&self, make: impl FnOnce() -> StatusDoc) -> Arc<StatusDoc> {
+        let mut cached = self.status.lock().unwrap();
+        if let Some((at, doc)) = cached.as_ref()
+            && at.elapsed() < STATUS_MAX_AGE
+        {
+            return doc.clone();
+        }
+        let doc = Arc::new(make());
+        *cached = Some((Instant::now(), doc.clone()));
+        doc
     }
 
     /// The cameras now running (after a start or reload).

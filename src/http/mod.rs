@@ -124,14 +124,20 @@ pub fn handle<C: Connection + conn::Peer + Send + 'static>(
     let result = {
         match route {
             Route::Page(page) => ui::get(page),
-            Route::Status => match status::get(board) {
-                Reply::Json(s) if !who.allowed() => Ok(Reply::Json(access::public_status(s))),
-                Reply::Json(mut s) => {
+            Route::Status => {
+                let doc = status::get(board);
+                if who.allowed() {
+                    let mut s = doc.full.clone();
                     s["logins"] = access.counters();
                     Ok(Reply::Json(s))
+                } else {
+                    Ok(Reply::Bytes {
+                        content_type: "application/json",
+                        headers: Vec::new(),
+                        body: doc.public.clone(),
+                    })
                 }
-                r => Ok(r),
-            },
+            }
             Route::Session => Ok(access.session(&who)),
             Route::Login => return access::login(conn, access, client),
             Route::Logout => access.logout(&conn, &client),

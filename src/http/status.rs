@@ -5,7 +5,19 @@
 
 use crate::board::Board;
 
-pub fn get(board: &Board) -> super::Reply {
+/// The document, at most [`crate::board::STATUS_MAX_AGE`] old.
+pub fn get(board: &Board) -> std::sync::Arc<crate::board::StatusDoc> {
+    board.status(|| {
+        let full = make(board);
+        let public = super::access::public_status(full.clone());
+        crate::board::StatusDoc {
+            full,
+            public: serde_json::to_vec_pretty(&public).unwrap_or_default(),
+        }
+    })
+}
+
+fn make(board: &Board) -> serde_json::Value {
     let today =
         crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
             .date();
@@ -64,7 +76,7 @@ pub fn get(board: &Board) -> super::Reply {
             "store_writes_dropped": board.shared.writer.dropped(),
         },
     });
-    super::Reply::Json(body)
+    body
 }
 
 /// The machine's name, so a page or script watching several Pis can tell them apart.
