@@ -17,18 +17,14 @@ pub struct Board {
     /// Steps of the wall clock seen while running: how many, and the newest (when, by how
     /// many ns).
     clock_steps: Mutex<(u64, Option<(u64, i64)>)>,
-    /// The newest `/status` document and when it was made (see [`Board::status`]).
-    status: Mutex<Option<(Instant, Arc<StatusDoc>)>>,
+    /// The newest public `/status` document, serialized, and when it was made (see
+    /// [`Board::public_status`]).
+    status: Mutex<Option<(Instant, Arc<Vec<u8>>)>>,
 }
 
-/// A `/status` document: whole (for a logged-in reader), and the public part ready to send.
-pub struct StatusDoc {
-    pub full: serde_json::Value,
-    pub public: Vec<u8>,
-}
-
-/// How old a `/status` document may be when served: a monitor polling it from every device
-/// on the LAN costs one computation per period, not one per request.
+/// How old the public `/status` document may be when served: monitors polling it from every
+/// device on the LAN cost one computation per period, not one per request. (A logged-in
+/// reader gets it made fresh.)
 pub const STATUS_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Board {
@@ -70,9 +66,9 @@ impl Board {
         })
     }
 
-    /// The `/status` document, made by `make` unless the newest is younger than
+    /// The public `/status` document, made by `make` unless the newest is younger than
     /// [`STATUS_MAX_AGE`].
-    pub fn status(&self, make: impl FnOnce() -> StatusDoc) -> Arc<StatusDoc> {
+    pub fn public_status(&self, make: impl FnOnce() -> Vec<u8>) -> Arc<Vec<u8>> {
         let mut cached = self.status.lock().unwrap();
         if let Some((at, doc)) = cached.as_ref()
             && at.elapsed() < STATUS_MAX_AGE

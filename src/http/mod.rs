@@ -124,20 +124,16 @@ pub fn handle<C: Connection + conn::Peer + Send + 'static>(
     let result = {
         match route {
             Route::Page(page) => ui::get(page),
-            Route::Status => {
-                let doc = status::get(board);
-                if who.allowed() {
-                    let mut s = doc.full.clone();
-                    s["logins"] = access.counters();
-                    Ok(Reply::Json(s))
-                } else {
-                    Ok(Reply::Bytes {
-                        content_type: "application/json",
-                        headers: Vec::new(),
-                        body: doc.public.clone(),
-                    })
-                }
+            Route::Status if who.allowed() => {
+                let mut s = status::get(board);
+                s["logins"] = access.counters();
+                Ok(Reply::Json(s))
             }
+            Route::Status => Ok(Reply::Bytes {
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: status::public(board).to_vec(),
+            }),
             Route::Session => Ok(access.session(&who)),
             Route::Login => return access::login(conn, access, client),
             Route::Logout => access.logout(&conn, &client),

@@ -5,19 +5,16 @@
 
 use crate::board::Board;
 
-/// The document, at most [`crate::board::STATUS_MAX_AGE`] old.
-pub fn get(board: &Board) -> std::sync::Arc<crate::board::StatusDoc> {
-    board.status(|| {
-        let full = make(board);
-        let public = super::access::public_status(full.clone());
-        crate::board::StatusDoc {
-            full,
-            public: serde_json::to_vec_pretty(&public).unwrap_or_default(),
-        }
+/// The public document (health fields only), serialized, at most
+/// [`crate::board::STATUS_MAX_AGE`] old.
+pub fn public(board: &Board) -> std::sync::Arc<Vec<u8>> {
+    board.public_status(|| {
+        serde_json::to_vec_pretty(&super::access::public_status(get(board))).unwrap_or_default()
     })
 }
 
-fn make(board: &Board) -> serde_json::Value {
+/// The whole document, made now.
+pub fn get(board: &Board) -> serde_json::Value {
     let today =
         crate::time::LocalTime::from_unix((crate::time::unix_now_ns() / 1_000_000_000) as i64)
             .date();
