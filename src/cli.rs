@@ -188,6 +188,20 @@ pub struct TestcamArgs {
     /// Serve this H.264 Annex B file in a loop instead of encoding a pattern.
     #[arg(long, value_name = "CLIP.h264")]
     pub file: Option<PathBuf>,
+    /// Change the picture size mid-stream, SECS after the stream starts, to WxH (a camera
+    /// reconfigured while streaming): `--resize 6:640x360`.
+    #[arg(long, value_name = "SECS:WxH", value_parser = parse_resize)]
+    pub resize: Option<(u32, (u32, u32))>,
+}
+
+fn parse_resize(s: &str) -> Result<(u32, (u32, u32)), String> {
+    let (secs, size) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not SECS:WxH, e.g. 6:640x360"))?;
+    let secs = secs
+        .parse()
+        .map_err(|_| format!("{secs:?} is not a number of seconds"))?;
+    Ok((secs, parse_size(size)?))
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {

@@ -42,6 +42,9 @@ pub struct Spec {
     /// Serve this pre-encoded H.264 Annex B file in a loop instead of encoding a pattern
     /// (benchmarks: the server then costs no encoding CPU). Paced at `fps`.
     pub file: Option<std::path::PathBuf>,
+    /// After this many seconds of streaming, change the picture size (the encoder starts a
+    /// new sequence: new SPS/PPS, new resolution, in the same RTSP session).
+    pub resize: Option<(u32, (u32, u32))>,
 }
 
 impl Default for Spec {
@@ -59,6 +62,7 @@ impl Default for Spec {
             mount: "/cam".into(),
             pattern: "ball".into(),
             file: None,
+            resize: None,
         }
     }
 }
@@ -83,7 +87,7 @@ impl Spec {
         };
         let video = format!(
             "videotestsrc is-live=true pattern={} \
-             ! video/x-raw,format=I420,width={},height={},framerate={}/1 \
+             ! capsfilter name=size caps=video/x-raw,format=I420,width={},height={},framerate={}/1 \
              {overlay}! ",
             self.pattern, self.width, self.height, self.fps
         );
@@ -174,6 +178,31 @@ impl TestCamera {
                         }
                     }
                     gst::PadProbeReturn::Ok
+                });
+            });
+        }
+        if let Some((secs, (w, h))) = spec.resize {
+            let fps = spec.fps;
+            factory.connect_media_configure(move |_, media| {
+                let Some(size) = media
+                    .element()
+                    .downcast_ref::<gst::Bin>()
+                    .and_then(|b| b.by_name("size"))
+                else {
+                    return;
+                };
+                let size = size.downgrade();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs(u64::from(secs)));
+                    if let Some(size) = size.upgrade() {
+                        let caps = gst::Caps::builder("video/x-raw")
+                            .field("format", "I420")
+                            .field("width", w as i32)
+                            .field("height", h as i32)
+                            .field("framerate", gst::Fraction::new(fps as i32, 1))
+                            .build();
+                        size.set_property("caps", caps);
+                    }
                 });
             });
         }

@@ -64,5 +64,6 @@ fn spec(a: &TestcamArgs) -> Spec {
         mount: a.mount.clone().unwrap_or(d.mount),
         pattern: a.pattern.clone().unwrap_or(d.pattern),
         file: a.file.clone(),
+        resize: a.resize,
     }
 }
