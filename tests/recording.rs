@@ -776,3 +776,71 @@ fn a_resolution_change_mid_stream_is_recorded_at_the_new_size() {
         assert!(w[1].0 - w[0].1 < 1.0, "a gap at the change: {spans:?}");
     }
 }
+
+/// A camera switched from H.264 to H.265 (the setting changed, the camera restarted on the
+/// same address): nvr picks the new chain on reconnecting, the files before and after play,
+/// and `/status` names the new codec.
+#[test]
+fn a_camera_switched_from_h264_to_h265_is_recorded_in_its_new_codec() {
+    let dir = TempDir::new("codec-switch");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let port = cam.port;
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("gate", &cam.url, "")),
+    );
+    nvr.wait_segments("gate", 2, Duration::from_secs(40));
+    cam.kill();
+    let _cam = Camera::start_on(port, &["--fps", "10", "--gop", "10", "--codec", "h265"]);
+    let c = wait_for(Duration::from_secs(60), || {
+        nvr.camera("gate")
+            .filter(|c| c["codec"] == "h265" && c["state"] == "recording")
+    })
+    .unwrap_or_else(|| panic!("never recorded H.265:\n{}", nvr.log_text()));
+    nvr.wait_segments(
+        "gate",
+        c["segments_written"].as_u64().unwrap() + 2,
+        Duration::from_secs(30),
+    );
+    let kinds: Vec<String> = segments(&storage, "gate")
+        .iter()
+        .map(|f| {
+            discover(f)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+                .video
+        })
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("video/x-h264"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("video/x-h265"),
+        "{kinds:?}"
+    );
+    // The catalog knows each file's codec (exports pick their parser by it).
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/gate/segments");
+    assert!(
+        body.contains("\"codec\": \"h264\"") && body.contains("\"codec\": \"h265\""),
+        "{body}"
+    );
+    // An export across the change cannot be one MP4: refused up front with the reason, not a
+    // file cut short mid-download.
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let segs = list["segments"].as_array().unwrap();
+    let from = segs[0]["start_ns"].as_u64().unwrap() / 1_000_000_000;
+    let to = segs.last().unwrap()["start_ns"].as_u64().unwrap() / 1_000_000_000 + 1;
+    let (head, body) = http_get_raw(
+        nvr.addr(),
+        &format!("/api/cameras/gate/export.mp4?from={from}&to={to}"),
+    );
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("the camera changed from h264 to h265 at "),
+        "{text}"
+    );
+}

@@ -67,6 +67,15 @@ pub fn plan(
     let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
         return Err(ExportError::NoFootage);
     };
+    // One MP4 holds one video codec: refused before a byte is sent, naming where it changed.
+    if let Some(w) = segments.windows(2).find(|w| w[0].codec != w[1].codec) {
+        return Err(ExportError::Failed(format!(
+            "the camera changed from {} to {} at {}: export up to it and from it separately",
+            w[0].codec,
+            w[1].codec,
+            crate::time::rfc3339_utc_ns(w[1].start_ns)
+        )));
+    }
     let before_last: u64 = segments[..segments.len() - 1]
         .iter()
         .map(|s| u64::from(s.duration_ms) * 1_000_000)
