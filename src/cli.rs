@@ -192,6 +192,19 @@ pub struct TestcamArgs {
     /// reconfigured while streaming): `--resize 6:640x360`.
     #[arg(long, value_name = "SECS:WxH", value_parser = parse_resize)]
     pub resize: Option<(u32, (u32, u32))>,
+    /// Jump the video's RTP timestamps SECS after the stream starts by DELTA seconds (a
+    /// camera whose clock reset or jumped): `--rtp-jump 6:3600`; DELTA may be negative.
+    #[arg(long, value_name = "SECS:DELTA", value_parser = parse_jump, allow_hyphen_values = true)]
+    pub rtp_jump: Option<(u32, i64)>,
+}
+
+fn parse_jump(s: &str) -> Result<(u32, i64), String> {
+    let bad = || format!("{s:?} is not SECS:DELTA, e.g. 6:3600 or 6:-600");
+    let (secs, delta) = s.split_once(':').ok_or_else(bad)?;
+    Ok((
+        secs.parse().map_err(|_| bad())?,
+        delta.parse().map_err(|_| bad())?,
+    ))
 }
 
 fn parse_resize(s: &str) -> Result<(u32, (u32, u32)), String> {

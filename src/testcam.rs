@@ -45,6 +45,9 @@ pub struct Spec {
     /// After this many seconds of streaming, change the picture size (the encoder starts a
     /// new sequence: new SPS/PPS, new resolution, in the same RTSP session).
     pub resize: Option<(u32, (u32, u32))>,
+    /// After this many seconds of streaming, add this many seconds to every later video RTP
+    /// timestamp (a camera whose clock jumped; the 90 kHz clock wraps as in a real stream).
+    pub rtp_jump: Option<(u32, i64)>,
 }
 
 impl Default for Spec {
@@ -63,6 +66,7 @@ impl Default for Spec {
             pattern: "ball".into(),
             file: None,
             resize: None,
+            rtp_jump: None,
         }
     }
 }
@@ -203,6 +207,47 @@ impl TestCamera {
                             .build();
                         size.set_property("caps", caps);
                     }
+                });
+            });
+        }
+        if let Some((secs, delta)) = spec.rtp_jump {
+            factory.connect_media_configure(move |_, media| {
+                let Some(pad) = media
+                    .element()
+                    .downcast_ref::<gst::Bin>()
+                    .and_then(|b| b.by_name("pay0"))
+                    .and_then(|p| p.static_pad("src"))
+                else {
+                    return;
+                };
+                let at =
+                    std::time::Instant::now() + std::time::Duration::from_secs(u64::from(secs));
+                // RTP timestamps are bytes 4..8 of the header, big-endian, 90 kHz for video.
+                let add = (delta * 90_000) as u32;
+                let shift = move |buf: &mut gst::BufferRef| {
+                    if let Ok(mut map) = buf.map_writable()
+                        && map.len() >= 8
+                    {
+                        let ts = u32::from_be_bytes([map[4], map[5], map[6], map[7]]);
+                        map[4..8].copy_from_slice(&ts.wrapping_add(add).to_be_bytes());
+                    }
+                };
+                let types = gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST;
+                pad.add_probe(types, move |_, info| {
+                    if std::time::Instant::now() < at {
+                        return gst::PadProbeReturn::Ok;
+                    }
+                    match &mut info.data {
+                        Some(gst::PadProbeData::Buffer(buf)) => shift(buf.make_mut()),
+                        Some(gst::PadProbeData::BufferList(list)) => {
+                            list.make_mut().foreach_mut(|mut b, _| {
+                                shift(b.make_mut());
+                                std::ops::ControlFlow::Continue(Some(b))
+                            });
+                        }
+                        _ => {}
+                    }
+                    gst::PadProbeReturn::Ok
                 });
             });
         }

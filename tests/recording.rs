@@ -844,3 +844,42 @@ fn a_camera_switched_from_h264_to_h265_is_recorded_in_its_new_codec() {
         "{text}"
     );
 }
+
+/// A camera whose RTP clock jumps mid-stream (an hour forward, or ten minutes back): no
+/// segment hours long or negative, every file plays, recording goes on (reconnecting if it
+/// must) within the stated bound.
+#[test]
+fn an_rtp_timestamp_jump_makes_no_hour_long_segment() {
+    for (name, jump) in [("fwd", "5:3600"), ("back", "5:-600")] {
+        let dir = TempDir::new(&format!("rtp-jump-{name}"));
+        let storage = dir.path().join("rec");
+        let cam = Camera::start(&["--fps", "10", "--gop", "10", "--rtp-jump", jump]);
+        let nvr = Nvr::start(
+            dir.path(),
+            &config(&storage, 2, &camera_table("yard", &cam.url, "")),
+        );
+        // Well past the jump: at least 4 more segments of 2 s.
+        nvr.wait_segments("yard", 2, Duration::from_secs(40));
+        std::thread::sleep(Duration::from_secs(4));
+        let n = nvr.wait_state("yard", "recording", Duration::from_secs(60))["segments_written"]
+            .as_u64()
+            .unwrap();
+        nvr.wait_segments("yard", n + 3, Duration::from_secs(60));
+        let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/segments");
+        let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+        for s in list["segments"].as_array().unwrap() {
+            let d = s["duration_s"].as_f64().unwrap();
+            assert!(d > 0.0 && d < 10.0, "{name}: a segment of {d} s: {body}");
+        }
+        for f in segments(&storage, "yard") {
+            let m = discover(&f).unwrap_or_else(|e| panic!("{name}: {}: {e}", f.display()));
+            assert!(
+                m.duration < Duration::from_secs(10),
+                "{name}: {}: {m:?}",
+                f.display()
+            );
+        }
+        let c = nvr.camera("yard").unwrap();
+        eprintln!("rtp jump {jump}: reconnects {}", c["reconnects"]);
+    }
+}

@@ -65,5 +65,6 @@ fn spec(a: &TestcamArgs) -> Spec {
         pattern: a.pattern.clone().unwrap_or(d.pattern),
         file: a.file.clone(),
         resize: a.resize,
+        rtp_jump: a.rtp_jump,
     }
 }
