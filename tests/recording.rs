@@ -775,6 +775,35 @@ fn a_resolution_change_mid_stream_is_recorded_at_the_new_size() {
     for w in spans.windows(2) {
         assert!(w[1].0 - w[0].1 < 1.0, "a gap at the change: {spans:?}");
     }
+    // An export across the change ends cleanly at it: a whole, playable file up to there.
+    let change = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&sizes)
+        .find(|(_, size)| **size == (640, 360))
+        .map(|(s, _)| s["start_ns"].as_u64().unwrap() as f64 / 1e9)
+        .unwrap();
+    let from = spans[0].0 as u64;
+    let to = spans.last().unwrap().1 as u64;
+    let (head, body) = http_get_raw(
+        nvr.addr(),
+        &format!("/api/cameras/door401/export.mp4?from={from}&to={to}"),
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let out = dir.path().join("across.mp4");
+    std::fs::write(&out, &body).unwrap();
+    let m = discover(&out).unwrap_or_else(|e| panic!("the export does not play: {e}"));
+    assert_eq!((m.width, m.height), (320, 240));
+    // 10 fps from the first frame up to the change (a streamed MP4 is fragmented: its frames
+    // are counted, not its header's duration).
+    let expect = ((change - from as f64) * 10.0) as i64;
+    let got = count_frames(&out) as i64;
+    assert!(
+        (got - expect).abs() <= 15,
+        "the export holds {got} frames, the footage before the change about {expect}"
+    );
+    assert!(nvr.log_text().contains("the export ends there"));
 }
 
 /// A camera switched from H.264 to H.265 (the setting changed, the camera restarted on the

@@ -249,10 +249,18 @@ fn run_direct(
                     .map_err(|e| fail(&format!("{}: {e}", path.display())))?,
             };
             if k > 0 && movie.video.caps != video_caps {
-                return Err(fail(&format!(
-                    "{}: the camera's codec settings changed here; export the range in two pieces",
+                // One MP4 track has one set of codec settings (a picture size changed, the
+                // camera restarted with other parameters). The file ends cleanly here, playable:
+                // better than a download broken off mid-way. (A codec change is refused by
+                // `plan` before anything is sent.)
+                let at = plan.segments.get(k).map_or(0, |s| s.start_ns);
+                log::warn!(
+                    "export: the camera's video settings changed at {} ({}); the export ends \
+                     there: export from that time separately",
+                    crate::time::rfc3339_utc_ns(at),
                     path.display()
-                )));
+                );
+                break;
             }
             let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
             let v = &movie.video;
