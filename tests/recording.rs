@@ -912,3 +912,48 @@ fn an_rtp_timestamp_jump_makes_no_hour_long_segment() {
         eprintln!("rtp jump {jump}: reconnects {}", c["reconnects"]);
     }
 }
+
+/// The camera's password is changed (and the camera restarts): nvr shows the camera as failed
+/// with the reason, without hammering it; the user puts the new password in the config (one
+/// with `%` and non-ASCII) and nvr, told to reload, records again. No password is ever shown.
+#[test]
+fn a_changed_camera_password_fails_clearly_and_a_reload_with_the_new_one_recovers() {
+    let dir = TempDir::new("password-change");
+    let storage = dir.path().join("rec");
+    let old = "old-pass-71";
+    let new = "n€w pass 100%";
+    let cam = Camera::start(&["--user", "admin", "--password", old]);
+    let port = cam.port;
+    let extra = |pw: &str| format!("username = \"admin\"\npassword = {pw:?}");
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("door401", &cam.url, &extra(old))),
+    );
+    nvr.wait_segments("door401", 2, Duration::from_secs(40));
+
+    cam.kill();
+    let _cam = Camera::start_on(port, &["--user", "admin", "--password", new]);
+    let failed = nvr.wait_state("door401", "failed", Duration::from_secs(60));
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("authentication failed"),
+        "{failed}"
+    );
+
+    // The config as nvr runs it (the test harness added its accounts folder), new password in.
+    let text = std::fs::read_to_string(&nvr.config).unwrap();
+    std::fs::write(&nvr.config, text.replace(&extra(old), &extra(new))).unwrap();
+    nvr.hup();
+    let n = nvr.wait_state("door401", "recording", Duration::from_secs(60))["segments_written"]
+        .as_u64()
+        .unwrap();
+    nvr.wait_segments("door401", n + 2, Duration::from_secs(40));
+    let status = nvr.status().to_string();
+    let log = nvr.log_text();
+    for pw in [old, new] {
+        assert!(!status.contains(pw), "{pw} in /status");
+        assert!(!log.contains(pw), "{pw} in the log");
+    }
+}
