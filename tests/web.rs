@@ -39,6 +39,11 @@ impl Browser {
             "--disable-gpu",
             "--mute-audio",
             "--autoplay-policy=no-user-gesture-required",
+            // Nothing of its own on the network: a test machine may have none.
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--remote-debugging-pipe",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
