@@ -50,7 +50,8 @@ impl From<&crate::config::Http> for Settings {
 }
 
 pub struct Access {
-    settings: Mutex<Settings>,
+    /// Shared, not copied: a request takes the policy in force once (an `Arc` clone).
+    settings: Mutex<Arc<Settings>>,
     throttle: Mutex<Throttle>,
     logins: AtomicUsize,
     /// Passwords checked since start, those wrong, and attempts refused by the throttle
@@ -89,7 +90,7 @@ pub struct Client {
 impl Access {
     pub fn new(settings: Settings) -> Access {
         Access {
-            settings: Mutex::new(settings),
+            settings: Mutex::new(Arc::new(settings)),
             throttle: Mutex::new(Throttle::default()),
             logins: AtomicUsize::new(0),
             hashed: AtomicUsize::new(0),
@@ -100,10 +101,11 @@ impl Access {
 
     /// A reload's new policy; sessions and the throttle carry over.
     pub fn update(&self, settings: Settings) {
-        *self.settings.lock().unwrap() = settings;
+        *self.settings.lock().unwrap() = Arc::new(settings);
     }
 
-    pub fn settings(&self) -> Settings {
+    /// The policy in force.
+    pub fn settings(&self) -> Arc<Settings> {
         self.settings.lock().unwrap().clone()
     }
 
@@ -117,17 +119,12 @@ impl Access {
     }
 
     fn accounts(&self) -> Accounts {
-        Accounts::new(&self.settings.lock().unwrap().auth_dir)
+        Accounts::new(&self.settings().auth_dir)
     }
 
-    pub fn client<C: Headers>(&self, conn: &C, peer: Option<IpAddr>) -> Client {
+    pub fn client<C: Headers>(settings: &Settings, conn: &C, peer: Option<IpAddr>) -> Client {
         let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let trusted = self
-            .settings
-            .lock()
-            .unwrap()
-            .trusted_proxies
-            .contains(&peer);
+        let trusted = settings.trusted_proxies.contains(&peer);
         let forwarded = |name| trusted.then(|| conn.header(name)).flatten();
         Client {
             // The proxy appends the address it saw: the last entry is the one to believe.
@@ -143,11 +140,11 @@ impl Access {
     }
 
     /// Who sent the request: an API token (`Authorization: Bearer …`), else a session cookie.
-    pub fn identify<C: Headers>(&self, conn: &C) -> Who {
-        if self.settings.lock().unwrap().auth == AuthPolicy::Off {
+    pub fn identify<C: Headers>(settings: &Settings, conn: &C) -> Who {
+        if settings.auth == AuthPolicy::Off {
             return Who::Anyone;
         }
-        let accounts = self.accounts();
+        let accounts = Accounts::new(&settings.auth_dir);
         let now = crate::time::unix_now_ns() / 1_000_000_000;
         let found = if let Some(token) = bearer(conn) {
             accounts.token_name(token).map(|n| n.map(Who::Token))
@@ -219,16 +216,7 @@ pub fn login<C: Connection + Send + 'static>(
     if let Some(wait) = wait {
         log::debug!("login from {} refused: throttled", client.ip);
         access.throttled.fetch_add(1, Ordering::Relaxed);
-        let secs = wait.as_secs().max(1).to_string();
-        let body = serde_json::json!({ "error": format!("too many failed logins: try again in {secs} s") });
-        let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
-        let _ = conn
-            .initiate_response(
-                429,
-                None,
-                &[("Content-Type", "application/json"), ("Retry-After", &secs)],
-            )
-            .and_then(|()| conn.write_all(&bytes));
+        super::send(&mut conn, Err(HttpError::TooMany(wait.as_secs().max(1))));
         return Some(conn);
     }
     if access.logins.fetch_add(1, Ordering::AcqRel) >= MAX_LOGINS {

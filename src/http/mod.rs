@@ -100,7 +100,8 @@ pub fn handle<C: Connection + conn::Peer + Send + 'static>(
             return Some(conn);
         }
     };
-    let client = access.client(&conn, conn.peer());
+    let settings = access.settings();
+    let client = Access::client(&settings, &conn, conn.peer());
     let refused = if access::cross_origin(&conn, &client) {
         Some(HttpError::Forbidden("cross-origin request refused"))
     } else if route.methods() == [conn::Method::Post] && !access::is_json(&conn) {
@@ -112,8 +113,8 @@ pub fn handle<C: Connection + conn::Peer + Send + 'static>(
         send(&mut conn, Err(e));
         return Some(conn);
     }
-    let who = access.identify(&conn);
-    let private_status = access.settings().status == crate::config::StatusAccess::Private;
+    let who = Access::identify(&settings, &conn);
+    let private_status = settings.status == crate::config::StatusAccess::Private;
     if !who.allowed() && (route.shows_footage() || (route == Route::Status && private_status)) {
         send(
             &mut conn,
@@ -176,6 +177,8 @@ pub enum HttpError {
     NotFound(String),
     /// With the methods the route answers, for `Allow`.
     MethodNotAllowed(&'static str),
+    /// Too many failed logins: try again in this many seconds (`Retry-After`).
+    TooMany(u64),
     /// Try again later (too many exports, the preview worker busy).
     Busy(String),
 }
@@ -188,18 +191,31 @@ impl HttpError {
             HttpError::Forbidden(_) => 403,
             HttpError::NotFound(_) => 404,
             HttpError::MethodNotAllowed(_) => 405,
+            HttpError::TooMany(_) => 429,
             HttpError::Busy(_) => 503,
         }
     }
 
-    fn text(&self) -> &str {
+    fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {
             HttpError::BadRequest(t)
             | HttpError::Unauthorized(t)
             | HttpError::NotFound(t)
-            | HttpError::Busy(t) => t,
-            HttpError::Forbidden(t) => t,
-            HttpError::MethodNotAllowed(_) => "method not allowed",
+            | HttpError::Busy(t) => t.into(),
+            HttpError::Forbidden(t) => (*t).into(),
+            HttpError::MethodNotAllowed(_) => "method not allowed".into(),
+            HttpError::TooMany(s) => format!("too many failed logins: try again in {s} s").into(),
+        }
+    }
+
+    /// The header the status needs, if any.
+    fn header(&self) -> Option<(&'static str, String)> {
+        match self {
+            HttpError::MethodNotAllowed(allow) => Some(("Allow", allow.to_string())),
+            // Bearer, not Basic: a browser shows no password dialog of its own.
+            HttpError::Unauthorized(_) => Some(("WWW-Authenticate", "Bearer realm=\"nvr\"".into())),
+            HttpError::TooMany(s) => Some(("Retry-After", s.to_string())),
+            _ => None,
         }
     }
 }
@@ -220,19 +236,13 @@ fn send<C: Connection>(conn: &mut C, result: Result<Reply, HttpError>) {
         }
         Err(e) => {
             let body = serde_json::json!({ "error": e.text() });
-            let extra = match e {
-                HttpError::MethodNotAllowed(allow) => Some(("Allow", allow)),
-                // Bearer, not Basic: a browser shows no password dialog of its own.
-                HttpError::Unauthorized(_) => Some(("WWW-Authenticate", "Bearer realm=\"nvr\"")),
-                _ => None,
-            };
-            match extra {
-                Some(header) => {
+            match e.header() {
+                Some((name, value)) => {
                     let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
                     conn.initiate_response(
                         e.status(),
                         None,
-                        &[("Content-Type", "application/json"), header],
+                        &[("Content-Type", "application/json"), (name, &value)],
                     )
                     .and_then(|()| conn.write_all(&bytes))
                 }
