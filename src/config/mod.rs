@@ -409,36 +409,22 @@ impl Validator<'_> {
                 || PathBuf::from(DEFAULT_AUTH_DIR),
                 |d| PathBuf::from(d.get_ref()),
             );
-        let auth = match raw.http.as_ref().and_then(|h| h.auth.as_ref()) {
-            None => AuthPolicy::Required,
-            Some(a) => match a.get_ref().as_str() {
-                "required" => AuthPolicy::Required,
-                "off" => AuthPolicy::Off,
-                other => {
-                    self.err(
-                        Some(a.span()),
-                        "http.auth".into(),
-                        format!("{other:?} is not a policy (\"required\" or \"off\")"),
-                    );
-                    AuthPolicy::Required
-                }
-            },
-        };
-        let status = match raw.http.as_ref().and_then(|h| h.status.as_ref()) {
-            None => StatusAccess::Public,
-            Some(a) => match a.get_ref().as_str() {
-                "public" => StatusAccess::Public,
-                "private" => StatusAccess::Private,
-                other => {
-                    self.err(
-                        Some(a.span()),
-                        "http.status".into(),
-                        format!("{other:?} is not an access (\"public\" or \"private\")"),
-                    );
-                    StatusAccess::Public
-                }
-            },
-        };
+        let http = raw.http.as_ref();
+        let auth = self.choice(
+            http.and_then(|h| h.auth.as_ref()),
+            "http.auth",
+            "a policy",
+            &[("required", AuthPolicy::Required), ("off", AuthPolicy::Off)],
+        );
+        let status = self.choice(
+            http.and_then(|h| h.status.as_ref()),
+            "http.status",
+            "an access",
+            &[
+                ("public", StatusAccess::Public),
+                ("private", StatusAccess::Private),
+            ],
+        );
         let mut trusted_proxies = Vec::new();
         for p in raw
             .http
@@ -946,6 +932,29 @@ impl Validator<'_> {
                 Mode::Continuous
             }
         }
+    }
+
+    /// One of `options` by its name; the first when absent, or (with an error) when unknown.
+    fn choice<T: Copy>(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+        what: &str,
+        options: &[(&str, T)],
+    ) -> T {
+        let Some(v) = value else {
+            return options[0].1;
+        };
+        if let Some((_, t)) = options.iter().find(|(name, _)| name == v.get_ref()) {
+            return *t;
+        }
+        let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+        self.err(
+            Some(v.span()),
+            key.into(),
+            format!("{:?} is not {what} ({})", v.get_ref(), names.join(" or ")),
+        );
+        options[0].1
     }
 
     fn seconds(
