@@ -140,6 +140,12 @@ impl Spec {
     }
 }
 
+/// The element called `name` in a client's media pipeline.
+fn named(media: &gst_rtsp_server::RTSPMedia, name: &str) -> Option<gst::Element> {
+    use gst_rtsp_server::prelude::*;
+    media.element().downcast_ref::<gst::Bin>()?.by_name(name)
+}
+
 pub struct TestCamera {
     main_loop: glib::MainLoop,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -166,12 +172,7 @@ impl TestCamera {
             // An Annex B file has no timestamps: h264parse interpolates DTS only. The clip has
             // no B-frames (x264 ultrafast), so PTS = DTS; without PTS, RTP times are garbage.
             factory.connect_media_configure(|_, media| {
-                let Some(pad) = media
-                    .element()
-                    .downcast_ref::<gst::Bin>()
-                    .and_then(|b| b.by_name("parse"))
-                    .and_then(|p| p.static_pad("src"))
-                else {
+                let Some(pad) = named(media, "parse").and_then(|p| p.static_pad("src")) else {
                     return;
                 };
                 pad.add_probe(gst::PadProbeType::BUFFER, |_, info| {
@@ -188,11 +189,7 @@ impl TestCamera {
         if let Some((secs, (w, h))) = spec.resize {
             let fps = spec.fps;
             factory.connect_media_configure(move |_, media| {
-                let Some(size) = media
-                    .element()
-                    .downcast_ref::<gst::Bin>()
-                    .and_then(|b| b.by_name("size"))
-                else {
+                let Some(size) = named(media, "size") else {
                     return;
                 };
                 let size = size.downgrade();
@@ -212,12 +209,7 @@ impl TestCamera {
         }
         if let Some((secs, delta)) = spec.rtp_jump {
             factory.connect_media_configure(move |_, media| {
-                let Some(pad) = media
-                    .element()
-                    .downcast_ref::<gst::Bin>()
-                    .and_then(|b| b.by_name("pay0"))
-                    .and_then(|p| p.static_pad("src"))
-                else {
+                let Some(pad) = named(media, "pay0").and_then(|p| p.static_pad("src")) else {
                     return;
                 };
                 let at =
