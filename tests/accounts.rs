@@ -3,28 +3,8 @@
 
 mod common;
 use common::*;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output, Stdio};
-
-fn nvr(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(NVR)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use std::process::{Command, Output};
 
 fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
@@ -48,7 +28,7 @@ fn users_and_tokens_are_managed_from_the_command_line_and_stored_hashed() {
 
     // A password with `%` and non-ASCII, from standard input.
     let pw = "Grüße 100% sicher";
-    let o = nvr(&config, &["user", "add", "ann"], &format!("{pw}\n"));
+    let o = nvr_with_input(&config, &["user", "add", "ann"], &format!("{pw}\n"));
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains(pw));
     let users = auth.join("users");
@@ -59,24 +39,24 @@ fn users_and_tokens_are_managed_from_the_command_line_and_stored_hashed() {
     assert!(accounts.login("ann", pw).unwrap());
 
     // Refused: too short, an existing name, a bad name. Nothing is echoed.
-    let o = nvr(&config, &["user", "add", "bob"], "short\n");
+    let o = nvr_with_input(&config, &["user", "add", "bob"], "short\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("at least 8 characters") && !text(&o).contains("short\n"));
-    let o = nvr(&config, &["user", "add", "ann"], "long enough\n");
+    let o = nvr_with_input(&config, &["user", "add", "ann"], "long enough\n");
     assert!(text(&o).contains("\"ann\" already exists"), "{}", text(&o));
-    let o = nvr(&config, &["user", "add", "Bad Name"], "long enough\n");
+    let o = nvr_with_input(&config, &["user", "add", "Bad Name"], "long enough\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("is not a name"), "{}", text(&o));
 
-    let o = nvr(&config, &["user", "passwd", "ann"], "another long one\n");
+    let o = nvr_with_input(&config, &["user", "passwd", "ann"], "another long one\n");
     assert!(o.status.success(), "{}", text(&o));
     assert!(!accounts.login("ann", pw).unwrap());
     assert!(accounts.login("ann", "another long one").unwrap());
-    let o = nvr(&config, &["user", "list"], "");
+    let o = nvr_with_input(&config, &["user", "list"], "");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "ann\n");
 
     // A token is printed once, on standard output, and never again.
-    let o = nvr(&config, &["token", "add", "home-assistant"], "");
+    let o = nvr_with_input(&config, &["token", "add", "home-assistant"], "");
     assert!(o.status.success(), "{}", text(&o));
     let token = String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert_eq!(token.len(), 64);
@@ -89,18 +69,18 @@ fn users_and_tokens_are_managed_from_the_command_line_and_stored_hashed() {
         accounts.token_name(&token).unwrap().as_deref(),
         Some("home-assistant")
     );
-    let o = nvr(&config, &["token", "list"], "");
+    let o = nvr_with_input(&config, &["token", "list"], "");
     let listed = text(&o);
     assert!(listed.starts_with("home-assistant\tmade "), "{listed}");
     assert!(!listed.contains(&token));
-    let o = nvr(&config, &["token", "revoke", "home-assistant"], "");
+    let o = nvr_with_input(&config, &["token", "revoke", "home-assistant"], "");
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(accounts.token_name(&token).unwrap(), None);
 
-    let o = nvr(&config, &["user", "remove", "ann"], "");
+    let o = nvr_with_input(&config, &["user", "remove", "ann"], "");
     assert!(o.status.success());
     assert!(accounts.users().unwrap().is_empty());
-    let o = nvr(&config, &["user", "remove", "ann"], "");
+    let o = nvr_with_input(&config, &["user", "remove", "ann"], "");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("no user \"ann\""));
 }
@@ -110,7 +90,7 @@ fn a_configuration_error_is_reported_and_nothing_is_written() {
     let dir = TempDir::new("accounts-bad-config");
     let config = dir.path().join("nvr.toml");
     std::fs::write(&config, "[http]\nauth_dir = 7\n").unwrap();
-    let o = nvr(&config, &["user", "add", "ann"], "long enough\n");
+    let o = nvr_with_input(&config, &["user", "add", "ann"], "long enough\n");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("nvr.toml:2"), "{}", text(&o));
 }
@@ -137,7 +117,7 @@ fn nvr_check_says_how_to_log_in_and_warns_when_auth_is_off() {
     };
     assert!(check().contains("no user yet: create one with `nvr user add NAME`"));
     assert!(
-        nvr(&config, &["user", "add", "ann"], "long enough\n")
+        nvr_with_input(&config, &["user", "add", "ann"], "long enough\n")
             .status
             .success()
     );

@@ -41,22 +41,7 @@ fn login(addr: &str, extra: &str, user: &str, password: &str) -> (u16, String, S
 }
 
 fn nvr_cmd(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    let mut child = std::process::Command::new(NVR)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = nvr_with_input(config, args, stdin);
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -188,16 +188,16 @@ impl Drop for Browser {
 
 /// Makes user `name` with the real command.
 fn add_user(nvr: &Nvr, name: &str, password: &str) {
-    use std::io::Write;
-    let mut child = Command::new(NVR)
-        .args(["user", "add", name, "--config"])
-        .arg(&nvr.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
+    let out = nvr_with_input(
+        &nvr.config,
+        &["user", "add", name],
+        &format!("{password}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

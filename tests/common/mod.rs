@@ -304,6 +304,27 @@ pub fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option
     }
 }
 
+/// `nvr ARGS --config CONFIG` with `stdin` on its standard input (passwords are read from
+/// there, never from an argument); its output.
+pub fn nvr_with_input(config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(NVR)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nvr");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// The API token of each server the test started (its address, the token).
 static TOKENS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 /// The token made in each accounts folder (a restart on the same config reuses it).
@@ -351,11 +372,7 @@ fn test_token(dir: &Path, config: &Path) -> Option<String> {
     if let Some((_, t)) = made.iter().find(|(d, _)| *d == auth_dir) {
         return Some(t.clone());
     }
-    let out = Command::new(NVR)
-        .args(["token", "add", "tests", "--config"])
-        .arg(config)
-        .output()
-        .expect("nvr token add");
+    let out = nvr_with_input(config, &["token", "add", "tests"], "");
     assert!(
         out.status.success(),
         "nvr token add: {}",
