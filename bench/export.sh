@@ -13,21 +13,15 @@ cargo build --release --locked -q
 NVR=$PWD/target/release/nvr
 WORK=$(mktemp -d /tmp/nvr-expbench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-CLIP=bench/.cache/clip-1080p-4M.h264
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 SEG=bench/.cache/segment-60s-4M.mp4
 mkdir -p bench/.cache
 
-if [ ! -s "$CLIP" ]; then
-  gst-launch-1.0 -q videotestsrc num-buffers=250 pattern=snow \
-    ! video/x-raw,width=1920,height=1080,framerate=25/1 \
-    ! x264enc bitrate=4000 key-int-max=25 speed-preset=ultrafast \
-    ! video/x-h264,stream-format=byte-stream ! filesink location="$CLIP"
-fi
 if [ ! -s "$SEG" ]; then
   echo "bench: recording one 60 s segment with nvr (once; cached in $SEG)"
-  "$NVR" testcam --file "$CLIP" --fps 25 > "$WORK/cam.out" 2>&1 &
-  for _ in $(seq 50); do grep -q '^url ' "$WORK/cam.out" && break; sleep 0.1; done
-  url=$(sed -n 's/^url //p' "$WORK/cam.out")
+  bench_camera
+  url=$URL
   printf '[storage]\npath = "%s/seg"\nsegment_seconds = 60\n[http]\nlisten = "127.0.0.1:0"\n[[camera]]\nname = "c"\nurl = "%s"\n' "$WORK" "$url" > "$WORK/rec.toml"
   "$NVR" run --config "$WORK/rec.toml" 2> "$WORK/rec.log" &
   pid=$!

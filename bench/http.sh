@@ -20,21 +20,10 @@ cargo build --release --locked -q
 NVR=$PWD/target/release/nvr
 WORK=$(mktemp -d /tmp/nvr-bench-http.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-CLIP=bench/.cache/clip-1080p-4M.h264
 TICK=$(getconf CLK_TCK)
-
-if [ ! -s "$CLIP" ]; then
-  mkdir -p bench/.cache
-  echo "bench: encoding a 10 s 1080p H.264 clip at ~4 Mbit/s (once; cached in $CLIP)"
-  gst-launch-1.0 -q videotestsrc num-buffers=250 pattern=snow \
-    ! video/x-raw,width=1920,height=1080,framerate=25/1 \
-    ! x264enc bitrate=4000 key-int-max=25 speed-preset=ultrafast \
-    ! video/x-h264,stream-format=byte-stream ! filesink location="$CLIP"
-fi
-"$NVR" testcam --file "$CLIP" --fps 25 --mount /cam > "$WORK/cam.out" 2>&1 &
-for _ in $(seq 50); do grep -q '^url ' "$WORK/cam.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^url //p' "$WORK/cam.out")
-[ -n "$URL" ] || { cat "$WORK/cam.out"; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_camera --mount /cam
 
 {
   printf '[storage]\npath = "%s/rec"\nsegment_seconds = 5\n[http]\nlisten = "127.0.0.1:0"\nauth_dir = "%s/auth"\n[log]\nlevel = "warn"\n' "$WORK" "$WORK"
