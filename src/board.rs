@@ -135,10 +135,15 @@ impl Board {
             outages: &outages,
             started_ns: self.started_unix_ns,
         });
-        // Footage a mode did not keep is a gap by design, not a mystery.
-        if mode == "motion" || mode == "schedule" {
+        // Time a mode did not write (or retention dropped) is a gap by design, not a mystery.
+        let why = match mode {
+            "motion" => Some("motion mode: not recorded (no event)"),
+            "schedule" => Some("schedule mode: not recorded (outside the windows, no event)"),
+            _ => None,
+        };
+        if let Some(why) = why {
             for g in cov.gaps.iter_mut().filter(|g| g.reason == "unknown") {
-                g.reason = format!("{mode} mode: not kept (no motion or outside the schedule)");
+                g.reason = why.to_string();
             }
         }
         Ok(cov)

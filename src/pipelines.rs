@@ -35,8 +35,14 @@ pub const SPECS: &[Spec] = &[
     Spec {
         name: "record.pipeline",
         text: include_str!("../pipelines/record.pipeline"),
-        placeholders: &["latency_ms", "reserved_ns", "segment_ns", "sync_ns"],
-        elements: &["src", "mux"],
+        placeholders: &["latency_ms"],
+        elements: &["src"],
+    },
+    Spec {
+        name: "segments.pipeline",
+        text: include_str!("../pipelines/segments.pipeline"),
+        placeholders: &["reserved_ns", "segment_ns", "sync_ns"],
+        elements: &["mux"],
     },
     Spec {
         name: "video-h264.pipeline",
@@ -123,6 +129,8 @@ pub enum PipelineError {
     Parse { origin: String, error: String },
     /// It describes elements, not a pipeline.
     NotAPipeline { origin: String },
+    /// It must describe exactly one element, of that name.
+    NotOneElement { origin: String, name: String },
     /// An element nvr looks up by name is not there.
     MissingElement { origin: String, name: String },
     /// The element of that name is of another kind than nvr needs.
@@ -148,6 +156,12 @@ impl std::fmt::Display for PipelineError {
             }
             PipelineError::MissingElement { origin, name } => {
                 write!(f, "{origin}: needs an element named {name}")
+            }
+            PipelineError::NotOneElement { origin, name } => {
+                write!(
+                    f,
+                    "{origin}: must describe one element, named {name}, and nothing else"
+                )
             }
             PipelineError::WrongKind {
                 origin,
@@ -201,18 +215,24 @@ impl Description {
     }
 }
 
-/// Parses a whole pipeline; errors name `origin` (the description's file).
+/// Parses a whole pipeline; errors name `origin` (the description's file). A description
+/// of one element gets a pipeline around it, as with gst-launch-1.0.
 pub fn launch(text: &str, origin: &str) -> Result<gst::Pipeline, PipelineError> {
     use gst::prelude::*;
-    gst::parse::launch(text)
-        .map_err(|e| PipelineError::Parse {
-            origin: origin.to_string(),
-            error: e.to_string(),
-        })?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| PipelineError::NotAPipeline {
-            origin: origin.to_string(),
-        })
+    let parsed = gst::parse::launch(text).map_err(|e| PipelineError::Parse {
+        origin: origin.to_string(),
+        error: e.to_string(),
+    })?;
+    match parsed.downcast::<gst::Pipeline>() {
+        Ok(p) => Ok(p),
+        Err(element) => {
+            let p = gst::Pipeline::new();
+            p.add(&element).map_err(|_| PipelineError::NotAPipeline {
+                origin: origin.to_string(),
+            })?;
+            Ok(p)
+        }
+    }
 }
 
 /// Loads the description `name` (see [`load`]), fills in `values` and parses it: the pipeline,
@@ -225,6 +245,36 @@ pub fn open(
     let desc = load(dir, name)?;
     let pipeline = launch(&desc.render(values)?, &desc.origin)?;
     Ok((pipeline, desc.origin))
+}
+
+/// Loads the description `name`, fills in `values` and parses it as the one element named
+/// `element` (a part that nvr places into a pipeline it builds: the segment writer).
+pub fn open_element(
+    dir: &Path,
+    name: &str,
+    values: &[(&str, String)],
+    element_name: &str,
+) -> Result<gst::Element, PipelineError> {
+    use gst::prelude::*;
+    let desc = load(dir, name)?;
+    let bin = gst::parse::bin_from_description(&desc.render(values)?, false).map_err(|e| {
+        PipelineError::Parse {
+            origin: desc.origin.clone(),
+            error: e.to_string(),
+        }
+    })?;
+    let e: gst::Element = element(&bin, element_name, &desc.origin)?;
+    if bin.children().len() != 1 {
+        return Err(PipelineError::NotOneElement {
+            origin: desc.origin,
+            name: element_name.to_string(),
+        });
+    }
+    bin.remove(&e).map_err(|_| PipelineError::NotOneElement {
+        origin: desc.origin.clone(),
+        name: element_name.to_string(),
+    })?;
+    Ok(e)
 }
 
 /// The element a description must name `name`, as the type the code needs (`gst::Element`,
@@ -381,7 +431,31 @@ mod tests {
         let text = d.render(&example_values()).unwrap();
         assert!(text.starts_with("rtspsrc name=src"));
         assert!(!text.contains('#'));
+        let d = built_in("segments.pipeline").unwrap();
+        let text = d.render(&example_values()).unwrap();
         assert!(text.contains("reserved-moov-update-period=(guint64)1000000000"));
+    }
+
+    #[test]
+    fn a_part_description_must_be_its_one_element() {
+        gst::init().unwrap();
+        let dir = std::env::temp_dir().join(format!("nvr-part-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let values = example_values();
+        let mux = open_element(&dir, "segments.pipeline", &values, "mux").unwrap();
+        assert!(mux.parent().is_none(), "free to be placed");
+        let text = built_in("segments.pipeline").unwrap().text + "\nqueue name=extra\n";
+        std::fs::write(dir.join("segments.pipeline"), text).unwrap();
+        let e = open_element(&dir, "segments.pipeline", &values, "mux")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "segments.pipeline: must describe one element, named mux, and nothing else"
+            ),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -452,12 +526,15 @@ mod tests {
         gst::init().unwrap();
         let dir = std::env::temp_dir().join(format!("nvr-pipe-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let record = SPECS.iter().find(|s| s.name == "record.pipeline").unwrap();
-        let text = record.text.replace("name=mux", "name=muxer");
-        std::fs::write(dir.join("record.pipeline"), text).unwrap();
-        let e = check(&dir, record).unwrap_err().to_string();
+        let segments = SPECS
+            .iter()
+            .find(|s| s.name == "segments.pipeline")
+            .unwrap();
+        let text = segments.text.replace("name=mux", "name=muxer");
+        std::fs::write(dir.join("segments.pipeline"), text).unwrap();
+        let e = check(&dir, segments).unwrap_err().to_string();
         assert!(
-            e.ends_with("record.pipeline: needs an element named mux"),
+            e.ends_with("segments.pipeline: needs an element named mux"),
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -6,8 +6,9 @@
 //! Everything GStreamer-specific about reading a pipeline bus — which message means what,
 //! which error code means "wrong password" — is here, once.
 
+use super::gate::Report;
 use super::motion::Feed;
-use super::pipeline::{self, MSG_UNSUPPORTED, RecordingPipeline, Stats, Tuning};
+use super::pipeline::{self, MSG_UNSUPPORTED, Output, RecordingPipeline, Stats, Tuning};
 use crate::config::CameraConfig;
 use crate::motion::element::{MESSAGE as MOTION_MESSAGE, MotionMessage};
 use crate::pipelines::BusError;
@@ -81,6 +82,14 @@ pub trait Connection: Send + 'static {
     fn finish(&mut self);
     /// Events already posted and not yet read (a segment closed while finishing).
     fn queued(&mut self) -> Vec<ConnEvent>;
+    /// For a camera that records around events: starts writing, with at most `pre_ns` of the
+    /// pre-event ring before now; returns the pre-roll written, in ns. Writing already:
+    /// goes on.
+    fn open_gate(&mut self, pre_ns: u64) -> Result<u64, String>;
+    /// Stops writing (at the next keyframe); the ring fills again.
+    fn close_gate(&mut self);
+    /// What the gate holds; `None` for a camera that writes all the time.
+    fn gate(&self) -> Option<Report>;
     /// Releases everything; may block on network teardown, so it runs off the executor.
     fn close(self) -> impl Future<Output = ()> + Send;
 }
@@ -99,11 +108,19 @@ impl Opener for Gst {
         camera: &CameraConfig,
         motion_feed: Option<Arc<Feed>>,
     ) -> Result<GstConnection, String> {
+        let output = match super::gate::keep_ns(camera) {
+            Some(keep_ns) => Output::Gated {
+                keep_ns,
+                max_bytes: usize::try_from(camera.pre_memory).unwrap_or(usize::MAX),
+            },
+            None => Output::Segments,
+        };
         let rec = pipeline::build(
             camera,
             &self.storage_root,
             &self.pipeline_dir,
             &Tuning::default(),
+            output,
             motion_feed,
         )?;
         let bus = rec.pipeline.bus().ok_or("pipeline has no bus")?;
@@ -137,9 +154,38 @@ impl Connection for GstConnection {
             .map_err(|_| "pipeline refused to start".to_string())
     }
 
+    fn open_gate(&mut self, pre_ns: u64) -> Result<u64, String> {
+        match &self.rec.gate {
+            Some(g) => g.open(pre_ns),
+            None => Ok(0),
+        }
+    }
+
+    fn close_gate(&mut self) {
+        if let Some(g) = &self.rec.gate {
+            g.close();
+        }
+    }
+
+    fn gate(&self) -> Option<Report> {
+        self.rec.gate.as_ref().map(|g| g.report())
+    }
+
     async fn next(&mut self) -> Option<ConnEvent> {
         loop {
             let msg = self.messages.next().await?;
+            if let Some(writer) = super::gate::finished_writer(&msg) {
+                // Its last file is closed (reported before its end of stream): release it,
+                // off the executor.
+                let p = self.rec.pipeline.clone();
+                log::debug!("{}: {} finished; released", p.name(), writer.name());
+                smol::unblock(move || {
+                    let _ = writer.set_state(gst::State::Null);
+                    let _ = p.remove(&writer);
+                })
+                .await;
+                continue;
+            }
             if let Some(event) = translate(&msg) {
                 return Some(event);
             }
@@ -147,7 +193,10 @@ impl Connection for GstConnection {
     }
 
     fn finish(&mut self) {
-        self.rec.pipeline.send_event(gst::event::Eos::new());
+        // To the camera's source, not the pipeline: that would also send it to a writer's
+        // appsrcs, which then drop what they still queue. Through the source it reaches
+        // them after their data (`Gate::end_of_stream`).
+        self.rec.src.send_event(gst::event::Eos::new());
     }
 
     fn queued(&mut self) -> Vec<ConnEvent> {

@@ -2,9 +2,11 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod gate;
 pub mod health;
 pub mod motion;
 pub mod pipeline;
+pub mod preroll;
 pub mod published;
 pub mod status;
 pub mod supervisor;

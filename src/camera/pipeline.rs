@@ -11,7 +11,9 @@
 //! Lifetime: built by the supervisor for one connection attempt and dropped after it; never
 //! reused across reconnects.
 
+use super::gate::Gate;
 use super::motion::Feed;
+use super::preroll::Stream;
 use crate::config::{CameraConfig, Secret};
 use crate::pipelines;
 use crate::storage;
@@ -51,7 +53,11 @@ pub const MSG_UNSUPPORTED: &str = "nvr-unsupported-stream";
 
 pub struct RecordingPipeline {
     pub pipeline: gst::Pipeline,
+    /// The camera's source (where the connection's end of stream is sent).
+    pub src: gst::Element,
     pub stats: Arc<Stats>,
+    /// For a camera that records around events.
+    pub gate: Option<Arc<Gate>>,
 }
 
 impl Drop for RecordingPipeline {
@@ -75,6 +81,15 @@ impl Default for Tuning {
     }
 }
 
+/// Where a camera's streams end.
+pub enum Output {
+    /// Straight into one segment writer (`continuous`).
+    Segments,
+    /// Into the pre-event ring, written only while the gate is open (`motion`, `schedule`):
+    /// `keep_ns` of pre-roll, at most `max_bytes` of it.
+    Gated { keep_ns: u64, max_bytes: usize },
+}
+
 /// `motion_feed`: where the video goes for motion detection on the recorded stream (the
 /// camera's motion branch), if anywhere.
 pub fn build(
@@ -82,19 +97,13 @@ pub fn build(
     storage_root: &Path,
     pipeline_dir: &Path,
     tuning: &Tuning,
+    output: Output,
     motion_feed: Option<Arc<Feed>>,
 ) -> Result<RecordingPipeline, String> {
-    let segment_ns = u64::from(cam.segment_seconds) * 1_000_000_000 + 500_000_000;
-    let values = [
-        ("latency_ms", cam.latency_ms.to_string()),
-        ("segment_ns", segment_ns.to_string()),
-        ("reserved_ns", reserved_index_ns(segment_ns).to_string()),
-        ("sync_ns", tuning.sync_ns.to_string()),
-    ];
+    let values = [("latency_ms", cam.latency_ms.to_string())];
     let (pipeline, origin) = pipelines::open(pipeline_dir, "record.pipeline", &values)?;
     pipeline.set_property("name", format!("camera-{}", cam.name));
     let src: gst::Element = pipelines::element(pipeline.upcast_ref(), "src", &origin)?;
-    let mux: gst::Element = pipelines::element(pipeline.upcast_ref(), "mux", &origin)?;
     rtsp_source(
         &src,
         &cam.url,
@@ -103,40 +112,36 @@ pub fn build(
     );
 
     let stats = Arc::new(Stats::default());
-    let root = storage_root.to_path_buf();
-    let name = cam.name.to_string();
-    let starts = stats.clone();
-    mux.connect("format-location-full", false, move |args| {
-        let mux = args.first().and_then(|v| v.get::<gst::Element>().ok());
-        let unix_ns = args
-            .get(2)
-            .and_then(|v| v.get::<gst::Sample>().ok())
-            .zip(mux)
-            .and_then(|(s, mux)| capture_unix_ns(&mux, &s))
-            .unwrap_or_else(crate::time::unix_now_ns);
-        match storage::layout::new_segment(&root, &name, unix_ns) {
-            Ok(p) => {
-                let p = p.to_string_lossy().into_owned();
-                let mut q = starts.starts.lock().unwrap();
-                if q.is_full() {
-                    q.pop_front();
-                }
-                let _ = q.push_back((p.clone(), unix_ns));
-                Some(p.to_value())
-            }
-            Err(e) => {
-                log::error!("camera {name}: cannot create segment folder: {e}");
-                // A NULL file name (never a missing return value: glib aborts on that): the
-                // file sink then fails to open, and the supervisor retries.
-                Some(None::<String>.to_value())
-            }
+    let segments = Segments {
+        dir: pipeline_dir.to_path_buf(),
+        segment_ns: u64::from(cam.segment_seconds) * 1_000_000_000 + 500_000_000,
+        sync_ns: tuning.sync_ns,
+        root: storage_root.to_path_buf(),
+        camera: cam.name.to_string(),
+        stats: stats.clone(),
+    };
+    let sink = match output {
+        Output::Segments => {
+            let mux = segments.make()?;
+            pipeline.add(&mux).map_err(|e| e.to_string())?;
+            Sink::Mux(mux)
         }
-    });
+        Output::Gated { keep_ns, max_bytes } => Sink::Gate(Arc::new(Gate::new(
+            &pipeline,
+            keep_ns,
+            max_bytes,
+            Box::new(move || segments.make()),
+        ))),
+    };
+    let gate = match &sink {
+        Sink::Gate(g) => Some(g.clone()),
+        Sink::Mux(_) => None,
+    };
 
     let ctx = LinkContext {
         motion_feed,
         pipeline: pipeline.downgrade(),
-        mux,
+        sink,
         pipeline_dir: pipeline_dir.to_path_buf(),
         stats: stats.clone(),
         camera: cam.name.to_string(),
@@ -150,7 +155,67 @@ pub fn build(
         }
     });
 
-    Ok(RecordingPipeline { pipeline, stats })
+    Ok(RecordingPipeline {
+        pipeline,
+        src,
+        stats,
+        gate,
+    })
+}
+
+/// Makes a camera's segment writer (`segments.pipeline`): its files named by the capture
+/// time of their first frame, each noted in the stats for the catalog.
+struct Segments {
+    dir: PathBuf,
+    segment_ns: u64,
+    sync_ns: u64,
+    root: PathBuf,
+    camera: String,
+    stats: Arc<Stats>,
+}
+
+impl Segments {
+    fn make(&self) -> Result<gst::Element, String> {
+        let values = [
+            ("segment_ns", self.segment_ns.to_string()),
+            (
+                "reserved_ns",
+                reserved_index_ns(self.segment_ns).to_string(),
+            ),
+            ("sync_ns", self.sync_ns.to_string()),
+        ];
+        let mux = pipelines::open_element(&self.dir, "segments.pipeline", &values, "mux")?;
+        let root = self.root.clone();
+        let name = self.camera.clone();
+        let starts = self.stats.clone();
+        mux.connect("format-location-full", false, move |args| {
+            let mux = args.first().and_then(|v| v.get::<gst::Element>().ok());
+            let unix_ns = args
+                .get(2)
+                .and_then(|v| v.get::<gst::Sample>().ok())
+                .zip(mux)
+                .and_then(|(s, mux)| capture_unix_ns(&mux, &s))
+                .unwrap_or_else(crate::time::unix_now_ns);
+            match storage::layout::new_segment(&root, &name, unix_ns) {
+                Ok(p) => {
+                    let p = p.to_string_lossy().into_owned();
+                    let mut q = starts.starts.lock().unwrap();
+                    if q.is_full() {
+                        q.pop_front();
+                    }
+                    let _ = q.push_back((p.clone(), unix_ns));
+                    Some(p.to_value())
+                }
+                Err(e) => {
+                    log::error!("camera {name}: cannot create segment folder: {e}");
+                    // A NULL file name (never a missing return value: glib aborts on that):
+                    // the file sink then fails to open, and the supervisor retries.
+                    Some(None::<String>.to_value())
+                }
+            }
+        });
+        Ok(mux)
+    }
 }
 
 /// Index space to reserve per segment, as a duration. mp4mux reserves two copies of about
@@ -187,10 +252,16 @@ fn capture_unix_ns(element: &gst::Element, sample: &gst::Sample) -> Option<u64> 
     Some(crate::time::unix_now_ns().saturating_sub(age.nseconds()))
 }
 
+/// Where the streams go.
+enum Sink {
+    Mux(gst::Element),
+    Gate(Arc<Gate>),
+}
+
 struct LinkContext {
     motion_feed: Option<Arc<Feed>>,
     pipeline: glib::WeakRef<gst::Pipeline>,
-    mux: gst::Element,
+    sink: Sink,
     pipeline_dir: PathBuf,
     stats: Arc<Stats>,
     camera: String,
@@ -256,15 +327,26 @@ impl LinkContext {
             feed.attach(&sink, codec);
         }
         pipeline.add(&bin).map_err(|e| e.to_string())?;
-        let mux_pad = self
-            .mux
-            .request_pad_simple(mux_template)
-            .ok_or_else(|| format!("splitmuxsink refused a {mux_template} pad"))?;
         let bin_src = bin.static_pad("src").ok_or("branch has no src pad")?;
         let bin_sink = bin.static_pad("sink").ok_or("branch has no sink pad")?;
-        bin_src
-            .link(&mux_pad)
-            .map_err(|e| format!("{file}: {e:?}"))?;
+        let end = match &self.sink {
+            Sink::Mux(mux) => mux
+                .request_pad_simple(mux_template)
+                .ok_or_else(|| format!("splitmuxsink refused a {mux_template} pad"))?,
+            Sink::Gate(gate) => {
+                let stream = if codec.is_some() {
+                    Stream::Video
+                } else {
+                    gate.add_audio();
+                    Stream::Audio
+                };
+                let sink = gate_sink(gate, stream);
+                pipeline.add(&sink).map_err(|e| e.to_string())?;
+                sink.sync_state_with_parent().map_err(|e| e.to_string())?;
+                sink.static_pad("sink").ok_or("appsink without pad")?
+            }
+        };
+        bin_src.link(&end).map_err(|e| format!("{file}: {e:?}"))?;
         bin.sync_state_with_parent().map_err(|e| e.to_string())?;
         pad.link(&bin_sink).map_err(|e| format!("{file}: {e:?}"))?;
 
@@ -317,4 +399,28 @@ impl LinkContext {
         pad.link(&sink_pad).map_err(|e| format!("{e:?}"))?;
         Ok(())
     }
+}
+
+/// The end of one stream of a gated camera: every sample to the gate, on the stream's thread.
+fn gate_sink(gate: &Arc<Gate>, stream: Stream) -> gst_app::AppSink {
+    let (on_sample, on_eos) = (gate.clone(), gate.clone());
+    gst_app::AppSink::builder()
+        .name(match stream {
+            Stream::Video => "gate_video",
+            Stream::Audio => "gate_audio",
+        })
+        .sync(false)
+        .async_(false)
+        .enable_last_sample(false)
+        .callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    on_sample.push(stream, sample);
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .eos(move |_| on_eos.end_of_stream(stream))
+                .build(),
+        )
+        .build()
 }

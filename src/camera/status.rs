@@ -64,6 +64,9 @@ pub struct CameraStatus {
     pub today: Option<serde_json::Value>,
     /// Motion detection, for cameras with `motion = true`.
     pub motion: Option<MotionStatus>,
+    /// For a camera that writes only around events (`motion`, `schedule`): whether it
+    /// writes now, and the pre-roll it holds in RAM.
+    pub gate: Option<GateStatus>,
     /// Milliseconds since the camera's supervisor last showed life, filled in by `/status`.
     /// It beats at least every second, whatever the camera does; the systemd watchdog is
     /// no longer fed once one has been silent for 20 s.
@@ -78,6 +81,27 @@ pub struct CameraStatus {
     /// First-frame time of the segment being written.
     #[serde(skip)]
     pub open_since_ns: Option<u64>,
+}
+
+/// A gated camera's writing and pre-event ring.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GateStatus {
+    /// Writing to disk now (an event, its post-roll, or a schedule window).
+    pub writing: bool,
+    /// Why: `event`, `post-roll`, `window`; `None` while it does not write.
+    pub why: Option<&'static str>,
+    /// Video held in RAM for the next event's pre-roll, in seconds, and its bytes.
+    pub pre_roll_s: f64,
+    pub pre_roll_bytes: u64,
+    /// The pre-roll wanted (`pre_seconds` + detection lag) and the RAM cap (`pre_memory`).
+    pub pre_roll_wanted_s: f64,
+    pub pre_memory: u64,
+    /// The RAM cap has shortened the pre-roll (a stream faster than the cap allows for).
+    pub pre_roll_cut: bool,
+    /// The pre-roll written when the latest stretch began, in seconds.
+    pub last_pre_roll_s: Option<f64>,
+    /// Stretches written since nvr started.
+    pub stretches: u64,
 }
 
 /// What the motion detector reads.
@@ -189,6 +213,7 @@ impl CameraStatus {
             retry_in_s: None,
             today: None,
             motion: None,
+            gate: None,
             supervisor_idle_ms: None,
             heartbeat: Default::default(),
             outages: Default::default(),

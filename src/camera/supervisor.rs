@@ -129,6 +129,12 @@ impl<O: Opener> Supervisor<O> {
             initial.motion = Some(Default::default());
         }
         initial.mode = config.mode.name();
+        let keep = super::gate::keep_ns(&config);
+        initial.gate = keep.map(|k| super::status::GateStatus {
+            pre_roll_wanted_s: k as f64 / 1e9,
+            pre_memory: config.pre_memory,
+            ..Default::default()
+        });
         let heartbeat = initial.heartbeat.clone();
         let status = Arc::new(Mutex::new(initial));
         let (tx, rx) = smol::channel::bounded(4);
@@ -153,6 +159,9 @@ impl<O: Opener> Supervisor<O> {
             last_event_end_ns: 0,
             motion: None,
             seen_down: false,
+            gated: keep.is_some(),
+            writing: None,
+            post_until: None,
         };
         let mut sup = sup;
         sup.motion = config.motion_fps.map(|_| {
@@ -225,6 +234,12 @@ struct Supervisor<O: Opener> {
     /// A probe found the camera not answering since it last recorded: the next probe that
     /// gets an answer brings the reconnect forward.
     seen_down: bool,
+    /// The camera writes only around events (its connection has a gate).
+    gated: bool,
+    /// Why the gate is open (`event`, `post-roll`, `window`); `None`: shut.
+    writing: Option<&'static str>,
+    /// Monotonic time until which the newest ended event's post-roll is written.
+    post_until: Option<Duration>,
 }
 
 impl<O: Opener> Supervisor<O> {
@@ -385,6 +400,7 @@ impl<O: Opener> Supervisor<O> {
     /// One connection: start, watch until it ends, finalize and tear down.
     async fn attempt(&mut self, mut conn: O::Connection) -> Outcome {
         self.stats = Some(conn.stats().clone());
+        self.writing = None;
         let started = conn.start().await;
         if let Some(m) = self.motion.as_mut() {
             m.begin(conn.stats().clone(), self.clock.now());
@@ -421,6 +437,7 @@ impl<O: Opener> Supervisor<O> {
         let commands = self.commands.clone();
         let stats = conn.stats().clone();
         loop {
+            self.steer_gate(conn);
             self.beat();
             let motion = &mut self.motion;
             let input = smol::future::or(
@@ -481,7 +498,13 @@ impl<O: Opener> Supervisor<O> {
                         self.on_event(change);
                     }
                     let current = self.status.lock().unwrap().current_path.clone();
-                    let last_disk = disk.observe(current.as_deref(), now);
+                    let last_disk = if self.gated && self.writing.is_none() {
+                        // Shut: nothing is meant to reach the disk.
+                        disk.idle(now)
+                    } else {
+                        disk.observe(current.as_deref(), now)
+                    };
+                    self.report_gate(conn);
                     match health.tick(now, last, last_disk) {
                         Verdict::Connecting => {}
                         Verdict::Recording { first: true } => {
@@ -498,6 +521,84 @@ impl<O: Opener> Supervisor<O> {
                     }
                 }
             }
+        }
+    }
+
+    /// Opens or shuts a gated camera's writing, as its events and schedule want.
+    fn steer_gate(&mut self, conn: &mut O::Connection) {
+        if !self.gated {
+            return;
+        }
+        let want = self.wants_writing();
+        if want.is_some() == self.writing.is_some() {
+            self.writing = want.map(|(why, _)| why).or(self.writing);
+            return;
+        }
+        let name = &self.config.name;
+        match want {
+            Some((why, pre_ns)) => match conn.open_gate(pre_ns) {
+                Ok(written) => {
+                    log::info!(
+                        "camera {name}: writing ({why}), from {:.1} s before (wanted {:.1} s)",
+                        written as f64 / 1e9,
+                        pre_ns as f64 / 1e9
+                    );
+                    self.writing = Some(why);
+                    let mut st = self.status.lock().unwrap();
+                    if let Some(g) = st.gate.as_mut() {
+                        g.last_pre_roll_s = Some(written as f64 / 1e9);
+                        g.stretches += 1;
+                    }
+                }
+                // Tried again at the next input (within half a second).
+                Err(e) => log::error!("camera {name}: cannot start writing: {e}"),
+            },
+            None => {
+                log::info!("camera {name}: writing stops at the next keyframe");
+                conn.close_gate();
+                self.writing = None;
+            }
+        }
+        self.report_gate(conn);
+    }
+
+    /// Whether a gated camera should write now: why, and how much pre-roll to write.
+    fn wants_writing(&self) -> Option<(&'static str, u64)> {
+        let pre =
+            u64::from(self.config.pre_seconds) * 1_000_000_000 + super::gate::DETECTION_LAG_NS;
+        if self.tracker.as_ref().is_some_and(|t| t.current().is_some()) {
+            return Some(("event", pre));
+        }
+        if self.post_until.is_some_and(|t| self.clock.now() < t) {
+            return Some(("post-roll", pre));
+        }
+        if let crate::storage::modes::Mode::Schedule(windows) = &self.config.mode {
+            let (day, minute) = crate::storage::modes::local_week_minute(self.clock.wall_ns());
+            if windows.iter().any(|w| w.contains(day, minute)) {
+                return Some(("window", 0));
+            }
+        }
+        None
+    }
+
+    fn report_gate(&self, conn: &O::Connection) {
+        let Some(r) = conn.gate() else { return };
+        let mut st = self.status.lock().unwrap();
+        if let Some(g) = st.gate.as_mut() {
+            g.writing = self.writing.is_some();
+            g.why = self.writing;
+            g.pre_roll_s = (r.held_ns as f64 / 1e8).round() / 10.0;
+            g.pre_roll_bytes = r.held_bytes as u64;
+            if r.cut && !g.pre_roll_cut {
+                log::warn!(
+                    "camera {}: pre_memory ({} MiB) holds less than the {:.0} s of pre-roll \
+                     wanted; raise pre_memory or lower pre_seconds",
+                    self.config.name,
+                    g.pre_memory >> 20,
+                    g.pre_roll_wanted_s
+                );
+            }
+            g.pre_roll_cut = r.cut;
         }
     }
 
@@ -631,6 +732,10 @@ impl<O: Opener> Supervisor<O> {
                 }));
                 drop(st);
                 self.last_event_end_ns = self.last_event_end_ns.max(end);
+                // Written until `post_seconds` after its end (timed on the monotonic clock).
+                let post_end = end + u64::from(self.config.post_seconds) * 1_000_000_000;
+                let left = post_end.saturating_sub(self.clock.wall_ns());
+                self.post_until = Some(self.clock.now() + Duration::from_nanos(left));
                 self.request_snapshot(&e);
                 self.shared.bus.publish(CameraEvent::MotionEnded {
                     camera: self.config.name.to_string(),
@@ -871,6 +976,13 @@ struct DiskProgress {
 }
 
 impl DiskProgress {
+    /// Nothing is meant to reach the disk now: count it as progress.
+    fn idle(&mut self, now: Duration) -> Option<Duration> {
+        self.path = None;
+        self.at = Some(now);
+        self.at
+    }
+
     /// One `stat` of the open segment per tick.
     fn observe(&mut self, current: Option<&str>, now: Duration) -> Option<Duration> {
         let Some(path) = current else {

@@ -108,7 +108,13 @@ pub struct CameraConfig {
     /// Footage kept before and after a motion event in `motion`/`schedule` modes.
     pub pre_seconds: u32,
     pub post_seconds: u32,
+    /// The most RAM the pre-event ring of a `motion`/`schedule` camera may hold, in bytes;
+    /// a faster stream gets a shorter pre-roll (said in `/status` and the log).
+    pub pre_memory: u64,
 }
+
+/// Default `pre_memory`: 30 s of a 8 Mbit/s stream.
+pub const DEFAULT_PRE_MEMORY: u64 = 32 << 20;
 
 /// A second stream of the same camera (RTSP), for motion detection only.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,6 +260,7 @@ struct RawCamera {
     schedule: Option<Spanned<Vec<String>>>,
     pre_seconds: Option<Spanned<i64>>,
     post_seconds: Option<Spanned<i64>>,
+    pre_memory: Option<Spanned<toml::Value>>,
 }
 
 impl Config {
@@ -754,6 +761,20 @@ impl Validator<'_> {
         let post_seconds = self
             .seconds(raw.post_seconds.as_ref(), &key("post_seconds"), 0..=600)
             .unwrap_or(5);
+        let pre_memory = match &raw.pre_memory {
+            Some(v) => match self.size(v, &key("pre_memory")) {
+                Some(n) if !(1 << 20..=1 << 30).contains(&n) => {
+                    self.err(
+                        Some(v.span()),
+                        key("pre_memory"),
+                        format!("{n} bytes: must be between 1M and 1G"),
+                    );
+                    None
+                }
+                n => n,
+            },
+            None => Some(DEFAULT_PRE_MEMORY),
+        };
         let mode = self.mode(raw.mode.as_ref(), raw.schedule.as_ref(), &key);
         use modes::Mode;
         // Motion mode needs the detector, so it switches it on.
@@ -809,6 +830,7 @@ impl Validator<'_> {
             mode,
             pre_seconds,
             post_seconds,
+            pre_memory: pre_memory?,
         })
     }
 

@@ -272,6 +272,17 @@ impl Nvr {
         (count("fd"), count("task"))
     }
 
+    /// Bytes the process has caused to be written to storage so far (the kernel's count, at
+    /// page-dirtying time: `write_bytes` of /proc/PID/io).
+    pub fn write_bytes(&self) -> u64 {
+        let pid = self.child.as_ref().unwrap().id();
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    }
+
     /// SIGKILL: no chance to finalize anything.
     pub fn kill9(&mut self) {
         let child = self.child.as_mut().unwrap();
@@ -627,21 +638,37 @@ pub fn place_segment(storage: &Path, camera: &str, sample: &Path, secs: i64) -> 
     path
 }
 
-/// Writes an H.264 Annex B clip at 10 fps, 320x240, one keyframe per second: `still` frames
-/// of the test ball standing still, then `moving` frames of it moving. Looped by
-/// `nvr testcam --file`, it is a scene that is quiet, then has motion, again and again.
-pub fn still_then_motion_clip(path: &Path, still: u32, moving: u32) {
+/// A stretch of a test scene, in frames at 10 fps.
+#[derive(Clone, Copy, Debug)]
+pub enum Scene {
+    /// The picture does not change.
+    Still(u32),
+    /// A ball moves.
+    Moving(u32),
+}
+
+/// An H.264 clip (Annex B, 320x240 at 10 fps, a keyframe a second) of these stretches in
+/// order. With `kbps`, at that constant bitrate (padded with filler data, as a camera in
+/// CBR mode sends): a still scene then costs as much disk as a moving one.
+pub fn scene_clip(path: &Path, scenes: &[Scene], kbps: Option<u32>) {
     let caps = "video/x-raw,width=320,height=240,framerate=10/1";
-    let enc = "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 \
-               ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline";
-    let parts = [
-        format!(
-            "videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers={still} ! {caps} ! {enc}"
-        ),
-        format!("videotestsrc pattern=ball num-buffers={moving} ! {caps} ! {enc}"),
-    ];
+    let cbr = kbps.map_or(String::new(), |k| {
+        format!("bitrate={k} pass=cbr vbv-buf-capacity=1000 option-string=nal-hrd=cbr:filler")
+    });
+    let enc = format!(
+        "x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 {cbr} \
+         ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline"
+    );
     let mut out = Vec::new();
-    for (i, desc) in parts.iter().enumerate() {
+    for (i, scene) in scenes.iter().enumerate() {
+        let desc = match scene {
+            Scene::Still(n) => format!(
+                "videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers={n} ! {caps} ! {enc}"
+            ),
+            Scene::Moving(n) => {
+                format!("videotestsrc pattern=ball num-buffers={n} ! {caps} ! {enc}")
+            }
+        };
         let part = path.with_extension(format!("part{i}"));
         run_to_eos(&format!(
             "{desc} ! filesink location=\"{}\"",

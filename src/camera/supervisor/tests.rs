@@ -56,6 +56,9 @@ enum Did {
     Open,
     Finish,
     Close,
+    /// The gate opened, with this much pre-roll asked for (ns).
+    OpenGate(u64),
+    CloseGate,
 }
 
 type Log = Arc<Mutex<Vec<(Duration, Did)>>>;
@@ -100,6 +103,7 @@ impl Opener for FakeCamera {
             said: VecDeque::new(),
             finishing: false,
             log: self.log.clone(),
+            writing: crate::camera::gate::keep_ns(camera).is_none(),
         })
     }
 
@@ -124,6 +128,8 @@ struct FakeConnection {
     said: VecDeque<ConnEvent>,
     finishing: bool,
     log: Log,
+    /// Frames go to segment files (always, unless the camera is gated and its gate shut).
+    writing: bool,
 }
 
 impl FakeConnection {
@@ -133,6 +139,9 @@ impl FakeConnection {
             .last_video_ns
             .store(t.as_nanos() as u64, Ordering::Relaxed);
         self.stats.bytes.fetch_add(2_500, Ordering::Relaxed);
+        if !self.writing {
+            return;
+        }
         if let Some((path, opened)) = self.segment.clone() {
             if t - opened < SEGMENT {
                 use std::io::Write;
@@ -235,6 +244,26 @@ impl Connection for FakeConnection {
 
     fn queued(&mut self) -> Vec<ConnEvent> {
         self.said.drain(..).collect()
+    }
+
+    fn open_gate(&mut self, pre_ns: u64) -> Result<u64, String> {
+        let now = self.clock.now();
+        self.log.lock().unwrap().push((now, Did::OpenGate(pre_ns)));
+        self.writing = true;
+        Ok(pre_ns)
+    }
+
+    fn close_gate(&mut self) {
+        let now = self.clock.now();
+        self.log.lock().unwrap().push((now, Did::CloseGate));
+        self.writing = false;
+        if let Some((path, _)) = self.segment.take() {
+            self.said.push_back(ConnEvent::SegmentClosed(path));
+        }
+    }
+
+    fn gate(&self) -> Option<crate::camera::gate::Report> {
+        Some(Default::default())
     }
 
     async fn close(self) {
@@ -679,4 +708,74 @@ fn redacts_password_and_url_userinfo() {
     assert!(!t.contains("s3cret"), "{t}");
     assert!(t.contains("rtsp://admin:***@cam/x"), "{t}");
     assert_eq!(redact("no secrets here", None), "no secrets here");
+}
+
+fn motion(active: bool) -> Step {
+    Step::Say(ConnEvent::Motion(crate::motion::element::MotionMessage {
+        active,
+        calibrating: false,
+        score: if active { 0.2 } else { 0.0 },
+        boxes: Vec::new(),
+        timestamp: None,
+        running_time: None,
+    }))
+}
+
+impl Run {
+    /// What the supervisor did to the gate, when.
+    fn gates(&self) -> Vec<(Duration, Did)> {
+        self.did
+            .iter()
+            .filter(|(_, d)| matches!(d, Did::OpenGate(_) | Did::CloseGate))
+            .copied()
+            .collect()
+    }
+}
+
+#[test]
+fn a_motion_camera_writes_from_its_event_until_the_post_roll_ends_across_close_events() {
+    // Motion at 20 and 22 s: an event 20..27 s (it ends 5 s after the last motion). Motion
+    // again at 32 s, inside the first one's 6 s post-roll: a second event 32..37 s. Writing
+    // starts at 20 s with 4 s (+1 s detection lag) of pre-roll and never stops in between.
+    let run = simulate(
+        "yard",
+        "mode = \"motion\"\npre_seconds = 4\npost_seconds = 6",
+        vec![Attempt::new(vec![
+            Step::Frames(secs(20.0)),
+            motion(true),
+            Step::Frames(secs(2.0)),
+            motion(true),
+            Step::Frames(secs(10.0)),
+            motion(true),
+            Step::Frames(secs(60.0)),
+        ])],
+        always,
+        secs(60.0),
+    );
+    let gates = run.gates();
+    assert_eq!(gates.len(), 2, "{gates:?}");
+    assert_eq!(gates[0].1, Did::OpenGate(5_000_000_000));
+    assert!(near(gates[0].0, 20.0, 0.1), "{gates:?}");
+    assert_eq!(gates[1].1, Did::CloseGate);
+    assert!(near(gates[1].0, 43.0, 0.6), "{gates:?}");
+    // Files only while writing: 20..30, 30..40, 40..43 s.
+    assert_eq!(run.segments_in_catalog, 3);
+    let g = run.status.gate.clone().unwrap();
+    assert_eq!(g.stretches, 1);
+    assert!(!g.writing);
+    assert_eq!(g.pre_roll_wanted_s, 5.0);
+}
+
+#[test]
+fn a_continuous_camera_has_no_gate_and_a_quiet_motion_camera_never_opens_it() {
+    let frames = || vec![Attempt::new(vec![Step::Frames(secs(120.0))])];
+    let run = simulate("drive", "", frames(), always, secs(60.0));
+    assert!(run.gates().is_empty());
+    assert!(run.status.gate.is_none());
+    let run = simulate("yard", "mode = \"motion\"", frames(), always, secs(60.0));
+    assert!(run.gates().is_empty(), "{:?}", run.gates());
+    // Nothing is meant to reach the disk: not a disk stall, however long it lasts.
+    assert_eq!(run.opens().len(), 1, "{:?}", run.states);
+    assert_eq!(run.segments_in_catalog, 0);
+    assert!(!run.status.gate.unwrap().writing);
 }

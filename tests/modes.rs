@@ -1,0 +1,376 @@
+//! Modes that write only what is kept: a `motion` or `schedule` camera holds its pre-roll in
+//! RAM and writes only around events and inside its windows. Real RTSP cameras, real files
+//! read by a real demuxer, and the kernel's own count of the bytes nvr wrote.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const S: u64 = 1_000_000_000;
+
+fn now_ns() -> u64 {
+    nvr::time::unix_now_ns()
+}
+
+/// Bytes of every file under `dir`.
+fn tree_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+/// (start, end) in Unix ns of the camera's segments in the catalog, oldest first.
+fn kept(nvr: &Nvr, camera: &str) -> Vec<(u64, u64)> {
+    let (_, body) = http_get(nvr.addr(), &format!("/api/cameras/{camera}/segments"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut segs: Vec<(u64, u64)> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let a = x["start_ns"].as_u64().unwrap();
+            (a, a + (x["duration_s"].as_f64().unwrap() * 1e9) as u64)
+        })
+        .collect();
+    segs.sort();
+    segs
+}
+
+/// (start, end) in Unix ns of the camera's closed motion events, oldest first.
+fn events(nvr: &Nvr, camera: &str) -> Vec<(u64, u64)> {
+    let (_, body) = http_get(nvr.addr(), &format!("/api/events?camera={camera}"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let mut out: Vec<(u64, u64)> = v["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| Some((e["start_ns"].as_u64()?, e["end_ns"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The camera's gate is shut and nothing is open: what it wrote is all in the catalog.
+fn settled(nvr: &Nvr, camera: &str) -> bool {
+    nvr.camera(camera)
+        .is_some_and(|c| c["gate"]["writing"] == false && c["current_segment"].is_null())
+}
+
+/// The segments cover `from..to` without a hole longer than 0.3 s.
+fn assert_covered(segs: &[(u64, u64)], from: u64, to: u64, what: &str) {
+    let first = segs.iter().position(|&(_, b)| b > from);
+    let Some(first) = first else {
+        panic!("{what}: nothing kept after {from}: {segs:?}")
+    };
+    assert!(
+        segs[first].0 <= from,
+        "{what}: kept from {} s after the padded start {from}: {segs:?}",
+        (segs[first].0 as f64 - from as f64) / 1e9
+    );
+    let mut reached = segs[first].1;
+    for &(a, b) in &segs[first + 1..] {
+        if reached >= to {
+            break;
+        }
+        assert!(
+            a <= reached + 300_000_000,
+            "{what}: a hole of {:.2} s at {reached}: {segs:?}",
+            (a - reached) as f64 / 1e9
+        );
+        reached = reached.max(b);
+    }
+    assert!(
+        reached >= to,
+        "{what}: kept up to {:.2} s before the padded end {to}: {segs:?}",
+        (to - reached) as f64 / 1e9
+    );
+}
+
+fn assert_all_play(storage: &Path, camera: &str) -> usize {
+    let files = segments(storage, camera);
+    for f in &files {
+        let m = discover(f).unwrap_or_else(|e| panic!("unplayable: {e}"));
+        assert!(m.duration > Duration::ZERO, "{}", f.display());
+    }
+    files.len()
+}
+
+/// The scene: still for 60 s, moving for 10 s, still for 60 s, from a camera
+/// streaming a constant 2 Mbit/s (a still scene costs the card as much as a moving one).
+#[test]
+fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_padding() {
+    let dir = TempDir::new("gate-still");
+    let storage = dir.path().join("rec");
+    let clip = dir.path().join("clip.h264");
+    scene_clip(
+        &clip,
+        &[Scene::Still(600), Scene::Moving(100), Scene::Still(600)],
+        Some(2000),
+    );
+    let cam = Camera::start(&["--file", clip.to_str().unwrap(), "--fps", "10"]);
+    let streaming = now_ns();
+    let cfg = config(
+        &storage,
+        4,
+        &camera_table(
+            "yard",
+            &cam.url,
+            "mode = \"motion\"\npre_seconds = 5\npost_seconds = 5",
+        ),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    nvr.wait_state("yard", "recording", Duration::from_secs(30));
+    let (written0, kept0) = (nvr.write_bytes(), tree_bytes(&storage));
+    // The disk while it runs: (when, segment files, bytes nvr wrote).
+    let mut watched = Vec::new();
+    let event = wait_for(Duration::from_secs(150), || {
+        watched.push((
+            now_ns(),
+            segments(&storage, "yard").len(),
+            nvr.write_bytes(),
+        ));
+        let &(start, end) = events(&nvr, "yard").first()?;
+        (now_ns() > end + 5 * S && settled(&nvr, "yard")).then_some((start, end))
+    })
+    .unwrap_or_else(|| panic!("no event: {:?}\n{}", nvr.camera("yard"), nvr.log_text()));
+    let (start, end) = event;
+    eprintln!(
+        "event {:.1}..{:.1} s after the camera started streaming",
+        (start - streaming) as f64 / 1e9,
+        (end - streaming) as f64 / 1e9
+    );
+    assert!(
+        start > streaming + 50 * S,
+        "an event during the still minute"
+    );
+
+    // Nothing reached the disk while the scene was still (checked while it ran).
+    let quiet: Vec<_> = watched.iter().filter(|(t, ..)| *t < start).collect();
+    assert!(quiet.len() > 100, "watched {} times", quiet.len());
+    assert!(
+        quiet.iter().all(|&&(_, files, _)| files == 0),
+        "a segment was written before the event: {quiet:?}"
+    );
+    let quiet_written = quiet.last().unwrap().2 - written0;
+    assert!(
+        quiet_written < 64 << 10,
+        "{quiet_written} bytes written while still"
+    );
+
+    // What is kept covers the event with its padding, and plays.
+    let segs = kept(&nvr, "yard");
+    assert_covered(&segs, start - 5 * S, end + 5 * S, "the event");
+    assert!(assert_all_play(&storage, "yard") >= 3);
+
+    // Written ≈ kept: the quiet minutes never went to the card.
+    let written = nvr.write_bytes() - written0;
+    let kept_bytes = tree_bytes(&storage) - kept0;
+    eprintln!(
+        "written {written} bytes, kept {kept_bytes} bytes ({:.3}x); while still: {quiet_written}",
+        written as f64 / kept_bytes as f64
+    );
+    assert!(
+        (written as f64) <= 1.1 * kept_bytes as f64,
+        "wrote {written} bytes to keep {kept_bytes}"
+    );
+    let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/coverage");
+    assert!(
+        body.contains("motion mode: not recorded (no event)"),
+        "{body}"
+    );
+    let gate = &nvr.camera("yard").unwrap()["gate"];
+    assert_eq!(gate["stretches"], 1, "{gate}");
+    assert_eq!(gate["pre_roll_cut"], false, "{gate}");
+}
+
+/// Two events 3 s apart: with a 5 s post-roll the second starts while the first's is being
+/// written ("overlap": one stretch); with a 1 s post-roll writing has stopped and starts
+/// again inside the second's pre-roll ("reopen": two stretches, no frame lost between).
+/// And an event right after the camera connects: the pre-roll is what there is.
+#[test]
+fn events_close_together_and_an_event_at_connect_keep_all_their_padding() {
+    let dir = TempDir::new("gate-close");
+    let storage = dir.path().join("rec");
+    let clip = dir.path().join("clip.h264");
+    // Motion 3 s, still 8 s (an event ends 5 s after the last motion: 3 s later the next
+    // one starts), motion 3 s, then still.
+    scene_clip(
+        &clip,
+        &[
+            Scene::Still(250),
+            Scene::Moving(30),
+            Scene::Still(80),
+            Scene::Moving(30),
+            Scene::Still(600),
+        ],
+        None,
+    );
+    let cam = Camera::start(&["--file", clip.to_str().unwrap(), "--fps", "10"]);
+    let moving = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let cfg = config(
+        &storage,
+        4,
+        &(camera_table(
+            "overlap",
+            &cam.url,
+            "mode = \"motion\"\npre_seconds = 5\npost_seconds = 5",
+        ) + &camera_table(
+            "reopen",
+            &cam.url,
+            "mode = \"motion\"\npre_seconds = 5\npost_seconds = 1",
+        ) + &camera_table(
+            "early",
+            &moving.url,
+            "mode = \"motion\"\npre_seconds = 10\npost_seconds = 1",
+        )),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+
+    // The moving camera's event starts once the detector's settling time after connecting
+    // is over: about 3 s of pre-roll exist, not the 10 s (+1 s) wanted.
+    let early = wait_for(Duration::from_secs(40), || {
+        nvr.camera("early")
+            .filter(|c| c["gate"]["stretches"] == 1 && c["segments_written"].as_u64() >= Some(1))
+    })
+    .unwrap_or_else(|| panic!("{:?}\n{}", nvr.camera("early"), nvr.log_text()));
+    let pre = early["gate"]["last_pre_roll_s"].as_f64().unwrap();
+    assert!(pre > 1.0 && pre < 10.0, "{early}");
+    assert!(
+        nvr.log_text().contains(&format!(
+            "camera early: writing (event), from {pre:.1} s before (wanted 11.0 s)"
+        )),
+        "{}",
+        nvr.log_text()
+    );
+
+    for (camera, post, stretches) in [("overlap", 5, 1), ("reopen", 1, 2)] {
+        let evs = wait_for(Duration::from_secs(120), || {
+            let evs = events(&nvr, camera);
+            (evs.len() >= 2 && now_ns() > evs[1].1 + (post + 3) * S && settled(&nvr, camera))
+                .then_some(evs)
+        })
+        .unwrap_or_else(|| panic!("{:?}\n{}", events(&nvr, camera), nvr.log_text()));
+        let ((s1, e1), (s2, e2)) = (evs[0], evs[1]);
+        let apart = (s2 as f64 - e1 as f64) / 1e9;
+        eprintln!(
+            "{camera}: events {:.1} s long, {apart:.1} s apart",
+            (e1 - s1) as f64 / 1e9
+        );
+        assert!(apart > 1.0 && apart < 6.0, "{camera}: {evs:?}");
+        assert_covered(&kept(&nvr, camera), s1 - 5 * S, e2 + post * S, camera);
+        let c = nvr.camera(camera).unwrap();
+        assert_eq!(c["gate"]["stretches"], stretches, "{camera}: {c}");
+        assert_all_play(&storage, camera);
+    }
+}
+
+/// A schedule window opening and closing while the camera streams: its files start and end
+/// at the window's edges, within a GOP (1 s here) and the half-second the supervisor looks.
+#[test]
+fn a_schedule_window_starts_and_stops_writing_at_its_edges() {
+    let dir = TempDir::new("gate-window");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    // The next whole minute at least 15 s away, in UTC (nvr runs with TZ=UTC), for a minute.
+    let now = now_ns() / S;
+    let open = (now + 15).div_ceil(60) * 60;
+    let close = open + 60;
+    let hm = |t: u64| format!("{:02}:{:02}", t / 3600 % 24, t / 60 % 60);
+    let cfg = config(
+        &storage,
+        4,
+        &camera_table(
+            "gate",
+            &cam.url,
+            &format!(
+                "mode = \"schedule\"\nschedule = [\"daily {}-{}\"]",
+                hm(open),
+                hm(close)
+            ),
+        ),
+    );
+    let path = dir.path().join("nvr.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let nvr = Nvr::start_env(dir.path(), &path, &[("TZ", "UTC")]);
+    nvr.wait_state("gate", "recording", Duration::from_secs(30));
+    let early_files = wait_for(Duration::from_secs(90), || {
+        (now_ns() / S >= open).then(|| segments(&storage, "gate").len())
+    })
+    .unwrap();
+    assert_eq!(early_files, 0, "written before the window opened");
+    wait_for(Duration::from_secs(100), || {
+        (now_ns() / S > close + 3 && settled(&nvr, "gate")).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{:?}\n{}", nvr.camera("gate"), nvr.log_text()));
+    let segs = kept(&nvr, "gate");
+    let (first, last) = (segs.first().unwrap().0, segs.last().unwrap().1);
+    let off = |a: u64, b: u64| (a as f64 - b as f64) / 1e9;
+    eprintln!(
+        "window {open}..{close}: written from {:+.2} s to {:+.2} s",
+        off(first, open * S),
+        off(last, close * S)
+    );
+    assert!(
+        first + 1_500_000_000 >= open * S && first <= open * S + 1_000_000_000,
+        "first file at {:+.2} s from the window's start",
+        off(first, open * S)
+    );
+    assert!(
+        last >= close * S && last <= close * S + 2 * S,
+        "last file ends {:+.2} s from the window's end",
+        off(last, close * S)
+    );
+    assert_covered(&segs, open * S + S, close * S, "the window");
+    assert_eq!(nvr.camera("gate").unwrap()["gate"]["stretches"], 1);
+    assert_all_play(&storage, "gate");
+}
+
+/// kill -9 in the middle of an event: what was written of it plays, up to the GOP in flight
+/// and the last index period, as for a continuous camera.
+#[test]
+fn kill_9_during_an_event_leaves_its_footage_playable() {
+    let dir = TempDir::new("gate-kill9");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let cfg = config(
+        &storage,
+        4,
+        &camera_table(
+            "drive",
+            &cam.url,
+            "mode = \"motion\"\npre_seconds = 2\npost_seconds = 2",
+        ),
+    );
+    let mut nvr = Nvr::start(dir.path(), &cfg);
+    nvr.wait_segments("drive", 1, Duration::from_secs(40));
+    let open = wait_for(Duration::from_secs(20), || {
+        nvr.camera("drive")
+            .and_then(|c| c["current_segment"].as_str().map(String::from))
+    })
+    .map(|name| storage.join("drive").join(name))
+    .expect("an open segment");
+    let opened = Instant::now();
+    std::thread::sleep(Duration::from_millis(2600));
+    let alive = opened.elapsed();
+    nvr.kill9();
+    assert!(assert_all_play(&storage, "drive") >= 2);
+    let cut = discover(&open).unwrap().duration;
+    eprintln!(
+        "kill -9 {alive:?} into {}: {cut:?} survived",
+        open.display()
+    );
+    assert!(
+        cut + Duration::from_millis(3500) >= alive,
+        "killed after {alive:?} in the segment, but only {cut:?} survived"
+    );
+}
