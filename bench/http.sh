@@ -20,7 +20,6 @@ cargo build --release --locked -q
 NVR=$PWD/target/release/nvr
 WORK=$(mktemp -d /tmp/nvr-bench-http.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-TICK=$(getconf CLK_TCK)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 bench_camera --mount /cam

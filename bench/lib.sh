@@ -1,5 +1,5 @@
 # Shared by the benchmarks (sourced from the repository's root): the test clip and the camera
-# that serves it.
+# that serves it, and what they read of a running process.
 #
 # The clip: 10 s of 1080p25 H.264 at ~4 Mbit/s, encoded once and cached. Serving it costs the
 # camera no encoding, so the same process can feed nvr and its reference alike.
@@ -23,4 +23,30 @@ bench_camera() {
   for _ in $(seq 50); do grep -q '^url ' "$WORK/cam.out" && break; sleep 0.1; done
   URL=$(sed -n 's/^url //p' "$WORK/cam.out")
   [ -n "$URL" ] || { cat "$WORK/cam.out"; exit 1; }
+}
+
+TICK=$(getconf CLK_TCK)
+
+# CPU seconds (user+sys, all threads) and peak RSS in KiB of a running process.
+cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+nthreads() { ls "/proc/$1/task" | wc -l; }
+# CPU seconds per thread name (summed over threads of the same name), busiest first: where a
+# regression is. The name is the field in parentheses of /proc/PID/task/TID/stat.
+threads_cpu() {
+  for t in /proc/"$1"/task/*/stat; do
+    sed -E 's/^[0-9]+ \((.*)\) [A-Z] (.*)$/\1\t\2/' "$t" 2>/dev/null
+  done | awk -F'\t' -v t="$TICK" '{ split($2, f, " "); cpu[$1] += (f[12] + f[13]) / t; n[$1]++ }
+    END { for (k in cpu) printf "%.2f %s x%d\n", cpu[k], k, n[k] }' | sort -rn | head -"${2:-8}" \
+    | awk '{ printf "      %6.2fs  %s %s\n", $1, $2, $3 }'
+}
+
+# Signal processes, give them 10 s to finalize, then kill what is left.
+stop_wait() {
+  local sig=$1; shift
+  kill "-$sig" "$@" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$@" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$@" 2>/dev/null || true
+  wait "$@" 2>/dev/null || true
 }

@@ -25,36 +25,11 @@ WORK=$(mktemp -d /tmp/nvr-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-TICK=$(getconf CLK_TCK)
 bench_clip
 clip_kbps=$(( $(stat -c %s "$CLIP") * 8 / 10 / 1000 ))
 
 # The camera: one shared server pipeline, paced at 25 fps.
 bench_camera --mount /cam
-
-# CPU seconds (user+sys, all threads) and peak RSS in KiB of a running process.
-cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-nthreads() { ls "/proc/$1/task" | wc -l; }
-# CPU seconds per thread name (summed over threads of the same name), busiest first: where a
-# regression is. The name is the field in parentheses of /proc/PID/task/TID/stat.
-threads_cpu() {
-  for t in /proc/"$1"/task/*/stat; do
-    sed -E 's/^[0-9]+ \((.*)\) [A-Z] (.*)$/\1\t\2/' "$t" 2>/dev/null
-  done | awk -F'\t' -v t="$TICK" '{ split($2, f, " "); cpu[$1] += (f[12] + f[13]) / t; n[$1]++ }
-    END { for (k in cpu) printf "%.2f %s x%d\n", cpu[k], k, n[k] }' | sort -rn | head -"${2:-8}" \
-    | awk '{ printf "      %6.2fs  %s %s\n", $1, $2, $3 }'
-}
-
-# Signal processes, give them 10 s to finalize, then kill what is left.
-stop_wait() {
-  local sig=$1; shift
-  kill "-$sig" "$@" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$@" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$@" 2>/dev/null || true
-  wait "$@" 2>/dev/null || true
-}
 
 # The same pipeline nvr builds, as gst-launch text (see pipelines/).
 gst_pipeline() {

@@ -44,15 +44,19 @@ fn kept(nvr: &Nvr, camera: &str) -> Vec<(u64, u64)> {
     segs
 }
 
-/// (start, end) in Unix ns of the camera's closed motion events, oldest first.
-fn events(nvr: &Nvr, camera: &str) -> Vec<(u64, u64)> {
+/// (start, end) in Unix ns of the camera's closed motion events, oldest first, and the
+/// pre-roll each one's start wrote (ms; none when writing was on already).
+fn events(nvr: &Nvr, camera: &str) -> Vec<(u64, u64, Option<u64>)> {
     let (_, body) = http_get(nvr.addr(), &format!("/api/events?camera={camera}"));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let mut out: Vec<(u64, u64)> = v["events"]
+    let mut out: Vec<_> = v["events"]
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|e| Some((e["start_ns"].as_u64()?, e["end_ns"].as_u64()?)))
+                .filter_map(|e| {
+                    let (s, end) = (e["start_ns"].as_u64()?, e["end_ns"].as_u64()?);
+                    Some((s, end, e["pre_roll_ms"].as_u64()))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -131,6 +135,7 @@ fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_paddi
     let nvr = Nvr::start(dir.path(), &cfg);
     nvr.wait_state("yard", "recording", Duration::from_secs(30));
     let (written0, kept0) = (nvr.write_bytes(), tree_bytes(&storage));
+    let day0 = nvr.status()["storage"]["counters"]["day"].clone();
     // The disk while it runs: (when, segment files, bytes nvr wrote).
     let mut watched = Vec::new();
     let event = wait_for(Duration::from_secs(150), || {
@@ -139,7 +144,8 @@ fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_paddi
             segments(&storage, "yard").len(),
             nvr.write_bytes(),
         ));
-        let &(start, end) = events(&nvr, "yard").first()?;
+        let &(start, end, pre) = events(&nvr, "yard").first()?;
+        assert!(pre >= Some(5_000), "pre-roll {pre:?} ms");
         (now_ns() > end + 5 * S && settled(&nvr, "yard")).then_some((start, end))
     })
     .unwrap_or_else(|| panic!("no event: {:?}\n{}", nvr.camera("yard"), nvr.log_text()));
@@ -183,6 +189,24 @@ fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_paddi
         (written as f64) <= 1.1 * kept_bytes as f64,
         "wrote {written} bytes to keep {kept_bytes}"
     );
+    // /status's wear counters agree with the kernel's count (since the process started).
+    let status = nvr.status();
+    let counters = &status["storage"]["counters"];
+    let counted = ["catalog_written_today", "logs_written_today"]
+        .iter()
+        .map(|k| counters[k].as_u64().unwrap())
+        .sum::<u64>()
+        + status["cameras"][0]["written_today"].as_u64().unwrap();
+    let kernel = nvr.write_bytes();
+    eprintln!("/status counts {counted} bytes written, the kernel {kernel}");
+    if counters["day"] == day0 {
+        assert!(
+            (counted as f64 - kernel as f64).abs() <= 0.05 * kernel as f64,
+            "/status counts {counted} bytes written, the kernel {kernel}: {counters}"
+        );
+    } else {
+        eprintln!("the day's counters started over at midnight: not compared");
+    }
     let (_, body) = http_get(nvr.addr(), "/api/cameras/yard/coverage");
     assert!(
         body.contains("motion mode: not recorded (no event)"),
@@ -260,7 +284,11 @@ fn events_close_together_and_an_event_at_connect_keep_all_their_padding() {
                 .then_some(evs)
         })
         .unwrap_or_else(|| panic!("{:?}\n{}", events(&nvr, camera), nvr.log_text()));
-        let ((s1, e1), (s2, e2)) = (evs[0], evs[1]);
+        let ((s1, e1, pre1), (s2, e2, pre2)) = (evs[0], evs[1]);
+        // The first started the writing with all its pre-roll (5 s + 1 s of detection lag,
+        // from a keyframe); the second did only after a closed gate.
+        assert!(pre1 >= Some(5_500), "{camera}: {evs:?}");
+        assert_eq!(pre2.is_some(), stretches == 2, "{camera}: {evs:?}");
         let apart = (s2 as f64 - e1 as f64) / 1e9;
         eprintln!(
             "{camera}: events {:.1} s long, {apart:.1} s apart",
@@ -373,4 +401,53 @@ fn kill_9_during_an_event_leaves_its_footage_playable() {
         cut + Duration::from_millis(3500) >= alive,
         "killed after {alive:?} in the segment, but only {cut:?} survived"
     );
+}
+
+/// `nvr check` says how much RAM each motion/schedule camera's pre-roll takes, from the
+/// bitrate of what it recorded, and warns when `pre_memory` cuts it.
+#[test]
+fn nvr_check_says_when_pre_memory_cuts_the_pre_roll() {
+    let dir = TempDir::new("gate-check");
+    let storage = dir.path().join("rec");
+    // 12 s at 2 Mbit/s, as the camera `porch` recorded it.
+    let sample = dir.path().join("sample.mp4");
+    run_to_eos(&format!(
+        "videotestsrc pattern=ball num-buffers=120 ! video/x-raw,width=320,height=240,framerate=10/1 \
+         ! {} ! h264parse ! mp4mux ! filesink location=\"{}\"",
+        encoder(Some(2000)),
+        sample.display()
+    ));
+    place_segment(&storage, "porch", &sample, 1_790_000_000);
+    let cfg = config(
+        &storage,
+        10,
+        &(camera_table(
+            "porch",
+            "rtsp://127.0.0.1:9/cam",
+            "mode = \"motion\"\npre_seconds = 30\npre_memory = \"4M\"",
+        ) + &camera_table(
+            "yard",
+            "rtsp://127.0.0.1:9/cam",
+            "mode = \"motion\"\npre_seconds = 5",
+        ) + &camera_table("drive", "rtsp://127.0.0.1:9/cam", "")),
+    );
+    let path = dir.path().join("nvr.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nvr"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}");
+    // 31 s (+2 s of GOP) of 2 Mbit/s is about 8 MiB: the 4 MiB cap leaves about 15 s.
+    assert!(
+        out.contains("warning: camera porch: its recordings average 2.0 Mbit/s: a pre-roll of 31 s needs about 8 MiB of RAM, more than pre_memory (4 MiB): it will be about 15 s"),
+        "{out}"
+    );
+    assert!(
+        out.contains("camera yard: motion mode: 6 s of pre-roll wait in RAM, in at most 32 MiB (enough up to 33.6 Mbit/s)"),
+        "{out}"
+    );
+    assert!(!out.contains("camera drive: continuous"), "{out}");
 }

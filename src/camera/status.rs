@@ -50,6 +50,10 @@ pub struct CameraStatus {
     /// Received bits per second over the last few seconds.
     pub bitrate_bps: u64,
     pub segments_written: u64,
+    /// Bytes of the camera's segments finished today (local `written_day`): its share of the
+    /// card's wear.
+    pub written_today: u64,
+    pub written_day: String,
     /// The segment being written, relative to the camera's folder.
     pub current_segment: Option<String>,
     /// Its path on disk (for the supervisor and retention; not served).
@@ -206,6 +210,8 @@ impl CameraStatus {
             audio: None,
             bitrate_bps: 0,
             segments_written: 0,
+            written_today: 0,
+            written_day: String::new(),
             current_segment: None,
             current_path: None,
             last_segment: None,

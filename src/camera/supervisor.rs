@@ -544,6 +544,11 @@ impl<O: Opener> Supervisor<O> {
                         pre_ns as f64 / 1e9
                     );
                     self.writing = Some(why);
+                    if why == "event"
+                        && let Some(t) = self.tracker.as_mut()
+                    {
+                        t.note_pre_roll(written);
+                    }
                     let mut st = self.status.lock().unwrap();
                     if let Some(g) = st.gate.as_mut() {
                         g.last_pre_roll_s = Some(written as f64 / 1e9);
@@ -844,6 +849,13 @@ impl<O: Opener> Supervisor<O> {
         self.shared.counters.lock().unwrap().recorded(bytes);
         let mut st = self.status.lock().unwrap();
         st.segments_written += 1;
+        let today =
+            crate::time::LocalTime::from_unix((self.clock.wall_ns() / 1_000_000_000) as i64).date();
+        if st.written_day != today {
+            st.written_day = today;
+            st.written_today = 0;
+        }
+        st.written_today += bytes;
         if st.current_path.as_deref() == Some(loc.as_str()) {
             st.current_segment = None;
             st.current_path = None;

@@ -68,6 +68,7 @@ pub fn main(config_path: &Path) -> ExitCode {
     if !ok {
         return ExitCode::FAILURE;
     }
+    pre_roll_memory(&config);
     for c in &config.cameras {
         if c.motion_fps.is_none() {
             if let Some(sub) = &c.sub {
@@ -148,4 +149,64 @@ pub fn main(config_path: &Path) -> ExitCode {
         config.http.listen
     );
     ExitCode::SUCCESS
+}
+
+/// For each camera that records around events: the RAM its pre-roll needs at the bitrate
+/// of what it recorded (the newest segments in the catalog), against its `pre_memory`.
+fn pre_roll_memory(config: &crate::config::Config) {
+    let gated: Vec<_> = config
+        .cameras
+        .iter()
+        .filter_map(|c| crate::camera::gate::keep_ns(c).map(|k| (c, k)))
+        .collect();
+    if gated.is_empty() {
+        return;
+    }
+    let catalog =
+        crate::storage::catalog::Catalog::open_readonly(&config.storage.path, Default::default())
+            .ok();
+    for (c, keep_ns) in gated {
+        let bitrate = catalog.as_ref().and_then(|cat| {
+            let all: Vec<_> = cat.segments(&c.name).collect();
+            let newest = &all[all.len().saturating_sub(30)..];
+            let bytes: u64 = newest.iter().map(|s| s.bytes).sum();
+            let ms: u64 = newest.iter().map(|s| u64::from(s.duration_ms)).sum();
+            (ms >= 10_000).then(|| bytes as f64 * 8.0 * 1000.0 / ms as f64)
+        });
+        let (keep, mib) = (keep_ns as f64 / 1e9, c.pre_memory as f64 / 1048576.0);
+        match bitrate {
+            Some(bps) => {
+                // The window plus the GOP the ring holds beyond it (2 s allowed for).
+                let need = bps / 8.0 * (keep + 2.0);
+                if need > c.pre_memory as f64 {
+                    println!(
+                        "warning: camera {}: its recordings average {:.1} Mbit/s: a pre-roll of \
+                         {keep:.0} s needs about {:.0} MiB of RAM, more than pre_memory \
+                         ({mib:.0} MiB): it will be about {:.0} s (raise pre_memory or lower \
+                         pre_seconds)",
+                        c.name,
+                        bps / 1e6,
+                        need / 1048576.0,
+                        (c.pre_memory as f64 * 8.0 / bps - 2.0).max(0.0)
+                    );
+                } else {
+                    println!(
+                        "camera {}: {} mode: {keep:.0} s of pre-roll wait in RAM, about {:.1} MiB \
+                         at its {:.1} Mbit/s (pre_memory {mib:.0} MiB)",
+                        c.name,
+                        c.mode.name(),
+                        need / 1048576.0,
+                        bps / 1e6
+                    );
+                }
+            }
+            None => println!(
+                "camera {}: {} mode: {keep:.0} s of pre-roll wait in RAM, in at most {mib:.0} MiB \
+                 (enough up to {:.1} Mbit/s)",
+                c.name,
+                c.mode.name(),
+                c.pre_memory as f64 * 8.0 / (keep + 2.0) / 1e6
+            ),
+        }
+    }
 }

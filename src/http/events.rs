@@ -47,6 +47,7 @@ pub fn get(board: &Board, query: &str) -> Result<super::Reply, super::HttpError>
                 "end_ns": e.end_ns,
                 "peak_score": e.peak_score,
                 "peak": crate::time::rfc3339_utc_ns(e.peak_ns),
+                "pre_roll_ms": e.pre_roll_ms,
                 "snapshot": format!("/api/events/{}/snapshot.jpg", e.id),
                 "boxes": e.peak_boxes.iter().map(|b| serde_json::json!({"x": b[0], "y": b[1], "w": b[2], "h": b[3]})).collect::<Vec<_>>(),
             })

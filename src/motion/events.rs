@@ -60,6 +60,13 @@ impl Tracker {
         self.current.as_ref()
     }
 
+    /// The open event started its camera's writing with this much pre-roll.
+    pub fn note_pre_roll(&mut self, pre_roll_ns: u64) {
+        if let Some(e) = self.current.as_mut() {
+            e.pre_roll_ms = Some(u32::try_from(pre_roll_ns / 1_000_000).unwrap_or(u32::MAX));
+        }
+    }
+
     /// A detector report. `next_id` is called only when an event starts.
     pub fn report(
         &mut self,
@@ -101,6 +108,7 @@ impl Tracker {
                     peak_score: score,
                     peak_ns: now_ns,
                     peak_boxes: boxes.clone(),
+                    pre_roll_ms: None,
                 };
                 self.current = Some(e.clone());
                 Some(Change::Started(e))

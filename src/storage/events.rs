@@ -20,6 +20,38 @@ pub struct Event {
     pub peak_score: f32,
     pub peak_ns: u64,
     pub peak_boxes: Boxes,
+    /// When the event started the writing of a camera that records only around events: the
+    /// pre-roll written before its start, in ms. Shorter than `pre_seconds` (+1 s) when the
+    /// camera had just connected, or `pre_memory` cut it. `None`: footage was being written
+    /// anyway (a continuous camera, a post-roll or a schedule window).
+    pub pre_roll_ms: Option<u32>,
+}
+
+/// An event as journals written before `pre_roll_ms` existed hold it.
+#[derive(Deserialize)]
+struct EventV1 {
+    id: u64,
+    camera: String,
+    start_ns: u64,
+    end_ns: Option<u64>,
+    peak_score: f32,
+    peak_ns: u64,
+    peak_boxes: Boxes,
+}
+
+impl From<EventV1> for Event {
+    fn from(e: EventV1) -> Event {
+        Event {
+            id: e.id,
+            camera: e.camera,
+            start_ns: e.start_ns,
+            end_ns: e.end_ns,
+            peak_score: e.peak_score,
+            peak_ns: e.peak_ns,
+            peak_boxes: e.peak_boxes,
+            pre_roll_ms: None,
+        }
+    }
 }
 
 /// The persisted events of all cameras: loaded at start, appended as events end.
@@ -40,7 +72,7 @@ impl EventLog {
         let path = super::layout::events_journal(root);
         let mut events = std::collections::VecDeque::new();
         let mut dropped = 0usize;
-        for e in journal::read::<Event>(&path).unwrap_or_default() {
+        for e in journal::read_with_old::<Event, EventV1>(&path).unwrap_or_default() {
             if events.len() == MAX_EVENTS {
                 events.pop_front();
                 dropped += 1;
@@ -101,6 +133,53 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_journalled_before_the_pre_roll_field_still_load() {
+        #[derive(Serialize)]
+        struct Old {
+            id: u64,
+            camera: String,
+            start_ns: u64,
+            end_ns: Option<u64>,
+            peak_score: f32,
+            peak_ns: u64,
+            peak_boxes: Boxes,
+        }
+        let old = Old {
+            id: 7,
+            camera: "yard".into(),
+            start_ns: 10,
+            end_ns: Some(20),
+            peak_score: 0.5,
+            peak_ns: 15,
+            peak_boxes: Boxes::new(),
+        };
+        let new = Event {
+            id: 8,
+            pre_roll_ms: Some(3100),
+            ..Event::from(EventV1 {
+                id: 0,
+                camera: "yard".into(),
+                start_ns: 30,
+                end_ns: Some(40),
+                peak_score: 0.25,
+                peak_ns: 35,
+                peak_boxes: Boxes::new(),
+            })
+        };
+        let mut bytes = journal::frame(&old).unwrap();
+        bytes.extend(journal::frame(&new).unwrap());
+        let read = journal::decode_with_old::<Event, EventV1>(&bytes);
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            (read[0].id, read[0].end_ns, read[0].pre_roll_ms),
+            (7, Some(20), None)
+        );
+        assert_eq!(read[1], new);
+        // Without the old layout, the old frame is skipped, never misread.
+        assert_eq!(journal::decode::<Event>(&bytes), vec![new]);
+    }
     use std::io::Write;
 
     #[test]
@@ -120,6 +199,7 @@ mod tests {
                 peak_score: 0.5,
                 peak_ns: i * 100 + 10,
                 peak_boxes: Boxes::new(),
+                pre_roll_ms: None,
             })
             .unwrap();
         }
@@ -151,6 +231,7 @@ mod tests {
             peak_score: 0.5,
             peak_ns: id * 100 + 10,
             peak_boxes: Boxes::new(),
+            pre_roll_ms: None,
         };
         let frames: Vec<u8> = (1..=MAX_EVENTS as u64 + 10)
             .flat_map(|id| postcard::to_stdvec_cobs(&e(id)).unwrap())

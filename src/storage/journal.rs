@@ -16,22 +16,38 @@ pub fn frame<R: Serialize>(record: &R) -> io::Result<Vec<u8>> {
 
 /// Every record that decodes, in order; torn or foreign frames are skipped.
 pub fn decode<R: DeserializeOwned>(bytes: &[u8]) -> Vec<R> {
+    decode_with_old::<R, R>(bytes)
+}
+
+/// As [`decode`], also reading frames written in `O`, the record's layout before a field was
+/// added at its end (postcard is not self-describing: such a frame is too short for `R`).
+pub fn decode_with_old<R: DeserializeOwned, O: DeserializeOwned + Into<R>>(bytes: &[u8]) -> Vec<R> {
     bytes
         .split(|&b| b == 0)
         .filter(|f| !f.is_empty())
-        .filter_map(|f| {
-            let mut buf = Vec::with_capacity(f.len() + 1);
-            buf.extend_from_slice(f);
-            buf.push(0);
-            postcard::from_bytes_cobs::<R>(&mut buf).ok()
-        })
+        .filter_map(|f| parse::<R>(f).or_else(|| parse::<O>(f).map(Into::into)))
         .collect()
+}
+
+/// One frame (without its 0 byte) as a `T`, if it is one.
+fn parse<T: DeserializeOwned>(frame: &[u8]) -> Option<T> {
+    let mut buf = Vec::with_capacity(frame.len() + 1);
+    buf.extend_from_slice(frame);
+    buf.push(0);
+    postcard::from_bytes_cobs::<T>(&mut buf).ok()
 }
 
 /// The records of the journal at `path` (none if it does not exist).
 pub fn read<R: DeserializeOwned>(path: &Path) -> io::Result<Vec<R>> {
+    read_with_old::<R, R>(path)
+}
+
+/// As [`read`], for a journal that may hold records in an older layout `O`.
+pub fn read_with_old<R: DeserializeOwned, O: DeserializeOwned + Into<R>>(
+    path: &Path,
+) -> io::Result<Vec<R>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(decode(&bytes)),
+        Ok(bytes) => Ok(decode_with_old::<R, O>(&bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
     }

@@ -1,8 +1,9 @@
 //! Recording modes: which recorded footage a camera keeps.
 //!
-//! Cameras always record; a mode only decides what retention may delete, once it is known
-//! not to be needed. So pre-event video is really there (it was recorded before anyone knew
-//! it would be wanted) and a crash loses nothing extra.
+//! A `motion` or `schedule` camera writes only around events and inside its windows (its
+//! pre-roll waits in RAM: `camera::gate`); this is what retention may still delete of what
+//! was written, once it is known not to be needed (a stretch's last GOP can reach beyond
+//! the padding).
 //!
 //! - `continuous`: keep everything (the other retention limits still apply);
 //! - `motion`: keep footage within `[start - pre, end + post]` of motion events;
@@ -79,6 +80,7 @@ mod tests {
             peak_score: 0.5,
             peak_ns: start_s * S,
             peak_boxes: Default::default(),
+            pre_roll_ms: None,
         }
     }
 

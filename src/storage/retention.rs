@@ -158,6 +158,7 @@ pub fn mode_events(
                     peak_score: 0.0,
                     peak_ns: start,
                     peak_boxes: Default::default(),
+                    pre_roll_ms: None,
                 });
             }
             (cam.clone(), events)
@@ -333,6 +334,7 @@ mod tests {
                 peak_score: 0.5,
                 peak_ns: peak * s,
                 peak_boxes: Boxes::new(),
+                pre_roll_ms: None,
             })
             .unwrap();
             let p = super::super::layout::snapshot(&root, camera, id);

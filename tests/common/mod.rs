@@ -638,6 +638,15 @@ pub fn place_segment(storage: &Path, camera: &str, sample: &Path, secs: i64) -> 
     path
 }
 
+/// x264enc as the test clips use it: a keyframe every 10 frames; with `kbps`, at that
+/// constant bitrate, padded with filler data as a camera in CBR mode sends.
+pub fn encoder(kbps: Option<u32>) -> String {
+    let cbr = kbps.map_or(String::new(), |k| {
+        format!("bitrate={k} pass=cbr vbv-buf-capacity=1000 option-string=nal-hrd=cbr:filler")
+    });
+    format!("x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 {cbr}")
+}
+
 /// A stretch of a test scene, in frames at 10 fps.
 #[derive(Clone, Copy, Debug)]
 pub enum Scene {
