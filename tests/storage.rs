@@ -815,3 +815,151 @@ fn a_storage_disk_unplugged_and_plugged_back_resumes_by_itself() {
         nvr.log_text()
     );
 }
+
+/// A loop-mounted ext4 file system with `errors=remount-ro` (Raspberry Pi OS's default for
+/// its card), unmounted when dropped. `None` (with the reason) where the test cannot make
+/// one: not root, no loop devices, no mkfs.ext4.
+struct Ext4 {
+    image: std::path::PathBuf,
+    mount: std::path::PathBuf,
+}
+
+impl Ext4 {
+    fn new(dir: &std::path::Path) -> Result<Ext4, String> {
+        if !rustix::process::geteuid().is_root() {
+            return Err("needs root (loop mounts)".into());
+        }
+        let image = dir.join("disk.img");
+        let mount = dir.join("disk");
+        std::fs::create_dir_all(&mount).unwrap();
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(128 << 20)
+            .unwrap();
+        let run = |cmd: &str, args: &[&std::ffi::OsStr]| {
+            let o = std::process::Command::new(cmd)
+                .args(args)
+                .output()
+                .map_err(|e| format!("{cmd}: {e}"))?;
+            o.status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("{cmd}: {}", String::from_utf8_lossy(&o.stderr).trim()))
+        };
+        run(
+            "mkfs.ext4",
+            &["-q".as_ref(), "-F".as_ref(), image.as_os_str()],
+        )?;
+        let fs = Ext4 { image, mount };
+        fs.attach()?;
+        Ok(fs)
+    }
+
+    fn attach(&self) -> Result<(), String> {
+        let o = std::process::Command::new("mount")
+            .args(["-o", "loop,errors=remount-ro"])
+            .arg(&self.image)
+            .arg(&self.mount)
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        o.status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("mount: {}", String::from_utf8_lossy(&o.stderr).trim()))
+    }
+
+    /// What the kernel does when the file system meets an error: it goes read-only at once.
+    fn fail(&self) {
+        let source = std::process::Command::new("findmnt")
+            .args(["-n", "-o", "SOURCE"])
+            .arg(&self.mount)
+            .output()
+            .unwrap();
+        let dev = String::from_utf8_lossy(&source.stdout).trim().to_string();
+        let name = dev.rsplit('/').next().unwrap();
+        std::fs::write(format!("/sys/fs/ext4/{name}/trigger_fs_error"), "1").unwrap();
+    }
+
+    /// The disk unmounted, checked and repaired with fsck, and mounted again (what a user
+    /// does with a USB disk; a Pi's card gets the same at its next boot). The unmount fails
+    /// while anything still holds a file on it open.
+    fn repair(&self) {
+        let run = |c: &mut std::process::Command| {
+            let o = c.output().unwrap();
+            let text = String::from_utf8_lossy(&o.stdout).to_string()
+                + &String::from_utf8_lossy(&o.stderr);
+            (o.status.code(), text)
+        };
+        // Not a lazy unmount: nvr must have let go of every file on it.
+        let (code, text) = run(std::process::Command::new("umount").arg(&self.mount));
+        assert_eq!(code, Some(0), "umount: {text}");
+        let (code, text) = run(std::process::Command::new("e2fsck")
+            .args(["-f", "-y"])
+            .arg(&self.image));
+        assert!(code <= Some(1), "e2fsck: {code:?} {text}");
+        self.attach().unwrap();
+    }
+}
+
+impl Drop for Ext4 {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.mount)
+            .status();
+    }
+}
+
+/// The storage's file system hits an error while recording and goes read-only (ext4
+/// `errors=remount-ro`): the camera waits with the reason shown (no reconnect storm),
+/// `/status` names the problem, and once the disk is repaired and mounted again recording
+/// resumes by itself; every file written before plays.
+#[test]
+fn a_storage_gone_read_only_is_shown_and_recording_resumes_after_the_repair() {
+    let dir = TempDir::new("readonly");
+    let disk = match Ext4::new(dir.path()) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED: a_storage_gone_read_only…: {why}");
+            return;
+        }
+    };
+    let storage = disk.mount.join("rec");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let nvr = Nvr::start(
+        dir.path(),
+        &config(&storage, 2, &camera_table("porch", &cam.url, "")),
+    );
+    nvr.wait_segments("porch", 2, Duration::from_secs(40));
+    disk.fail();
+    let waiting = wait_for(Duration::from_secs(60), || {
+        let c = nvr.camera("porch")?;
+        let reason = c["reason"].as_str().unwrap_or_default().to_string();
+        reason.contains("is read-only").then_some(c)
+    })
+    .unwrap_or_else(|| panic!("no reason shown:\n{}", nvr.log_text()));
+    assert_ne!(waiting["state"], "recording", "{waiting}");
+    let problem = nvr.status()["storage"]["problem"].clone();
+    assert!(
+        problem.as_str().unwrap_or_default().contains("read-only"),
+        "{problem}"
+    );
+    // While read-only the camera is not connected again and again.
+    let reconnects = waiting["reconnects"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let later = nvr.camera("porch").unwrap()["reconnects"].as_u64().unwrap();
+    assert!(later <= reconnects + 3, "{reconnects} -> {later}");
+
+    disk.repair();
+    let before = segments(&storage, "porch");
+    assert!(before.len() >= 2);
+    let n = nvr.wait_state("porch", "recording", Duration::from_secs(90))["segments_written"]
+        .as_u64()
+        .unwrap();
+    nvr.wait_segments("porch", n + 2, Duration::from_secs(40));
+    for p in &before {
+        assert!(discover(p).is_ok(), "{} does not play", p.display());
+    }
+    assert!(segments(&storage, "porch").len() >= before.len() + 2);
+    assert!(nvr.status()["storage"]["problem"].is_null());
+}

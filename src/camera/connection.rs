@@ -54,6 +54,8 @@ pub enum ErrorKind {
     NotAuthorized,
     /// The disk is full.
     NoSpace,
+    /// The storage's file system is read-only (it hit an error).
+    ReadOnly,
     Other,
 }
 
@@ -229,6 +231,9 @@ fn translate(msg: &gst::Message) -> Option<ConnEvent> {
                 || text.contains("No space left")
             {
                 ErrorKind::NoSpace
+            } else if text.contains("Read-only file system") {
+                // strerror(EROFS) in the file sink's message: GStreamer has no code for it.
+                ErrorKind::ReadOnly
             } else if error.matches(gst::ResourceError::NotAuthorized) {
                 ErrorKind::NotAuthorized
             } else {

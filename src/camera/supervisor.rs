@@ -63,6 +63,9 @@ pub struct Shared {
     pub retention_now: Sender<()>,
     /// Makes each finished segment's preview and thumbnail, at low priority.
     pub previews: Option<crate::storage::previews::Previews>,
+    /// A write failed because the storage's file system is read-only: until a probe write
+    /// succeeds, no camera connects (`storage::layout::writable`).
+    pub storage_read_only: std::sync::atomic::AtomicBool,
     /// Closed motion events of every camera.
     pub events: Mutex<crate::motion::events::EventLog>,
     /// Outages of earlier runs, for coverage (saved by the runtime).
@@ -87,6 +90,7 @@ impl Shared {
             counters: Mutex::new(Counters::default()),
             retention_now,
             previews: None,
+            storage_read_only: Default::default(),
             events: Mutex::new(crate::motion::events::EventLog::open(root, Some(&writer))),
             history: Mutex::new(
                 crate::storage::history::History::open(root, 1, &writer).expect("history"),
@@ -261,17 +265,23 @@ impl<O: Opener> Supervisor<O> {
                 .as_ref()
                 .filter(|_| self.config.sub.is_none())
                 .map(|b| b.feed.clone());
-            // No storage (a USB disk unplugged): no connection until it is back; the camera
-            // is not the problem, so it is not probed either.
-            let root = &self.shared.storage_root;
-            let storage_there = crate::storage::layout::present(root);
-            let outcome = if !storage_there {
-                Outcome::Retry(crate::storage::layout::missing(root).to_string())
-            } else {
-                match self.opener.open(&self.config, feed) {
+            // No storage (a USB disk unplugged, a file system gone read-only): no connection
+            // until it can take writes again; the camera is not the problem, so it is not
+            // probed either.
+            let read_only = &self.shared.storage_read_only;
+            let suspect = read_only.load(Ordering::Relaxed);
+            let storage = crate::storage::layout::writable(&self.shared.storage_root, suspect);
+            let storage_there = storage.is_ok();
+            if suspect && storage_there {
+                read_only.store(false, Ordering::Relaxed);
+                log::info!("storage takes writes again");
+            }
+            let outcome = match storage {
+                Err(e) => Outcome::Retry(e.to_string()),
+                Ok(()) => match self.opener.open(&self.config, feed) {
                     Ok(conn) => self.attempt(conn).await,
                     Err(e) => Outcome::Failed(e),
-                }
+                },
             };
             // Probe while waiting to reconnect (not while `failed`: that is not the network).
             let mut probe = false;
@@ -625,6 +635,16 @@ impl<O: Opener> Supervisor<O> {
                             self.disk_full_logged = true;
                         }
                         Outcome::Retry("disk full".into())
+                    }
+                    ErrorKind::ReadOnly => {
+                        // Every camera checks before its next attempt (`layout::writable`);
+                        // nvr's own files are closed so the disk can be unmounted.
+                        if !self.shared.storage_read_only.swap(true, Ordering::Relaxed) {
+                            self.shared.writer.release();
+                        }
+                        let e = crate::storage::layout::read_only(&self.shared.storage_root);
+                        log::error!("camera {}: {e}", self.config.name);
+                        Outcome::Retry(e.to_string())
                     }
                     ErrorKind::NotAuthorized => Outcome::Failed(format!(
                         "authentication failed: the camera rejected the username/password ({text})"

@@ -66,6 +66,12 @@ pub fn get(board: &Board) -> serde_json::Value {
             "total_bytes": space.as_ref().ok().map(|s| s.total),
             // Why free_bytes is null: the floor is then not applied.
             "space_unknown": space.as_ref().err(),
+            // Why nothing can be recorded now: the disk is missing or read-only.
+            "problem": if board.shared.storage_read_only.load(std::sync::atomic::Ordering::Relaxed) {
+                Some(crate::storage::layout::read_only(root).to_string())
+            } else {
+                crate::storage::layout::writable(root, false).err().map(|e| e.to_string())
+            },
             "counters": counters,
             // nvr's own files (catalog, events, history) are written by one thread: the
             // newest error it met, and writes it had to drop because the disk fell behind.

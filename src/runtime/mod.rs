@@ -345,6 +345,7 @@ fn prepare_storage(
         catalog: Mutex::new(catalog),
         counters: Mutex::new(storage::Counters::default()),
         retention_now,
+        storage_read_only: Default::default(),
         events: Mutex::new(crate::motion::events::EventLog::open(root, Some(&writer))),
         history: Mutex::new(
             storage::history::History::open(root, crate::time::unix_now_ns(), &writer).map_err(

@@ -69,6 +69,50 @@ pub fn missing(root: &Path) -> std::io::Error {
     )
 }
 
+/// Whether recordings can be written under `root` now: its store folder is there
+/// ([`present`]) and its file system takes writes. A file system that hit an error goes
+/// read-only (ext4's `errors=remount-ro`, Raspberry Pi OS's default for its card); ext4 then
+/// still calls itself read-write to `statvfs`, so with `probe` (after a write failed with
+/// "read-only") an empty file is made and removed in the store folder to find out. The
+/// error says what is wrong and what to do.
+pub fn writable(root: &Path, probe: bool) -> std::io::Result<()> {
+    if !present(root) {
+        return Err(missing(root));
+    }
+    let flagged = rustix::fs::statvfs(root)
+        .is_ok_and(|s| s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
+    if flagged {
+        return Err(read_only(root));
+    }
+    if probe {
+        let p = store_dir(root).join(".write-probe");
+        let made = std::fs::File::create(&p).and_then(|_| std::fs::remove_file(&p));
+        if let Err(e) = made {
+            return Err(if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem {
+                read_only(root)
+            } else {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("storage {} cannot be written: {e}", root.display()),
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The error of a write to storage whose file system is read-only.
+pub fn read_only(root: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ReadOnlyFilesystem,
+        format!(
+            "storage {} is read-only (its file system hit an error, or it is mounted \
+             read-only: check the disk, repair it with fsck and mount it again); waiting for it",
+            root.display()
+        ),
+    )
+}
+
 /// Makes folder `dir` (and its parents) unless it is inside a store folder (`.nvr`) that is
 /// gone: that is never made again behind the user's back (see [`present`]).
 pub fn create_dir(dir: &Path) -> std::io::Result<()> {

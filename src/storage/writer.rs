@@ -27,6 +27,8 @@ enum Job {
     Replace { path: PathBuf, bytes: Vec<u8> },
     /// Everything asked before is on the disk (appended files fdatasync'd); then replies.
     Flush(SyncSender<()>),
+    /// Closes the files kept open for appending (reopened at their next append).
+    Release,
 }
 
 /// A handle on the writer thread; clones share it. The thread ends when the last handle goes.
@@ -83,6 +85,12 @@ impl Writer {
         }
     }
 
+    /// Closes the files it keeps open, so a disk whose file system went read-only can be
+    /// unmounted and repaired while nvr runs. Returns at once.
+    pub fn release(&self) {
+        self.queue(Job::Release);
+    }
+
     /// Bytes written to the store's own files since start.
     pub fn bytes_written(&self) -> u64 {
         self.shared.written.load(Ordering::Relaxed)
@@ -128,6 +136,7 @@ impl Job {
                 format!("a write to {}", path.display())
             }
             Job::Flush(_) => "a flush".into(),
+            Job::Release => "closing files".into(),
         }
     }
 }
@@ -154,6 +163,10 @@ fn run(rx: Receiver<Job>, counters: &Counters) {
                     }
                 }
                 let _ = reply.send(());
+                Ok(0)
+            }
+            Job::Release => {
+                open.clear();
                 Ok(0)
             }
         };
