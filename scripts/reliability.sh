@@ -1,7 +1,11 @@
 #!/bin/bash
-# The long reliability suite (#15's "prove it survives"), first part: power cuts.
+# The long reliability suite: an hour's soak, then power cuts.
 #
 #   scripts/reliability.sh [CYCLES]      (root: it mounts a FUSE file system)
+#   SOAK_MINUTES=0 scripts/reliability.sh 5   (power cuts only)
+#
+# Soak: tests/soak.rs (eight cameras; the test command runs it for 10 minutes) for
+# SOAK_MINUTES (default 60): RSS growth, threads, open files, CPU, coverage.
 #
 # A kill -9 leaves the page cache to the kernel, so it cannot show what a power cut loses.
 # Here nvr records two test cameras (H.264, H.265) onto LazyFS, a FUSE file system that keeps
@@ -16,6 +20,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 CYCLES=${1:-5}
+SOAK=${SOAK_MINUTES:-60}
+if [ "$SOAK" -gt 0 ]; then
+    echo "== soak: 8 cameras for $SOAK min"
+    NVR_SOAK_MINUTES=$SOAK cargo test --locked -q --test soak -- --nocapture >/tmp/nvr-soak.log 2>&1 ||
+        { tail -40 /tmp/nvr-soak.log; exit 1; }
+    grep -E "RSS growth|ticks/s first third|test result" /tmp/nvr-soak.log
+fi
 SRC=${NVR_LAZYFS_SRC:-../shared/tools/lazyfs}
 if [ ! -f "$SRC/lazyfs-a47a5ba.tar.gz" ]; then
     echo "SKIPPED: power cuts: no LazyFS source at $SRC (set NVR_LAZYFS_SRC)"

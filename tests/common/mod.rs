@@ -272,6 +272,28 @@ impl Nvr {
         (count("fd"), count("task"))
     }
 
+    /// Resident memory (KiB) and CPU time used so far (user + system, in clock ticks), from
+    /// /proc.
+    pub fn usage(&self) -> (u64, u64) {
+        let pid = self.child.as_ref().unwrap().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The fields after the command name (in parentheses, which may hold spaces).
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks = rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap();
+        (rss, ticks)
+    }
+
     /// Bytes the process has caused to be written to storage so far (the kernel's count, at
     /// page-dirtying time: `write_bytes` of /proc/PID/io).
     pub fn write_bytes(&self) -> u64 {
