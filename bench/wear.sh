@@ -5,7 +5,8 @@
 # A local RTSP server (`nvr testcam --file`) loops a generated 100 s scene: 95 s still, 5 s of
 # a moving ball (5 % activity), 1280x720 at 10 fps, a constant 4 Mbit/s (as a camera in CBR
 # mode sends: a still picture costs the card as much as a moving one). Two nvr processes read
-# it side by side, one camera each: `continuous`, and `motion` with pre/post 5 s. After
+# it side by side, one camera each, both detecting motion (so the difference is the mode's):
+# `continuous` with `motion = true`, and `motion` with pre/post 5 s. After
 # SECONDS, for each: the bytes the kernel counted the process writing (write_bytes of
 # /proc/PID/io: page cache dirtied, the wear), the bytes kept under its storage folder, peak
 # RSS and CPU. Targets (docs/design.md, "Writing only what is kept"): motion writes <= 1.1x
@@ -47,7 +48,7 @@ URL=$(sed -n 's/^url //p' "$WORK/cam.out")
 declare -A PID
 for mode in continuous motion; do
   d="$WORK/$mode"; mkdir -p "$d"
-  printf '[storage]\npath = "%s/rec"\nsegment_seconds = 60\n[http]\nlisten = "127.0.0.1:0"\nauth = "off"\nauth_dir = "%s/auth"\n[log]\nlevel = "info"\n[[camera]]\nname = "cam"\nurl = "%s"\nmode = "%s"\npre_seconds = 5\npost_seconds = 5\n' \
+  printf '[storage]\npath = "%s/rec"\nsegment_seconds = 60\n[http]\nlisten = "127.0.0.1:0"\nauth = "off"\nauth_dir = "%s/auth"\n[log]\nlevel = "info"\n[[camera]]\nname = "cam"\nurl = "%s"\nmode = "%s"\nmotion = true\npre_seconds = 5\npost_seconds = 5\n' \
     "$d" "$d" "$URL" "$mode" > "$d/nvr.toml"
   "$NVR" run --config "$d/nvr.toml" 2> "$d/log" &
   PID[$mode]=$!
