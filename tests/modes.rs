@@ -27,23 +27,6 @@ fn tree_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// (start, end) in Unix ns of the camera's segments in the catalog, oldest first.
-fn kept(nvr: &Nvr, camera: &str) -> Vec<(u64, u64)> {
-    let (_, body) = http_get(nvr.addr(), &format!("/api/cameras/{camera}/segments"));
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut segs: Vec<(u64, u64)> = v["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            let a = x["start_ns"].as_u64().unwrap();
-            (a, a + (x["duration_s"].as_f64().unwrap() * 1e9) as u64)
-        })
-        .collect();
-    segs.sort();
-    segs
-}
-
 /// (start, end) in Unix ns of the camera's closed motion events, oldest first, and the
 /// pre-roll each one's start wrote (ms; none when writing was on already).
 fn events(nvr: &Nvr, camera: &str) -> Vec<(u64, u64, Option<u64>)> {
@@ -68,36 +51,6 @@ fn events(nvr: &Nvr, camera: &str) -> Vec<(u64, u64, Option<u64>)> {
 fn settled(nvr: &Nvr, camera: &str) -> bool {
     nvr.camera(camera)
         .is_some_and(|c| c["gate"]["writing"] == false && c["current_segment"].is_null())
-}
-
-/// The segments cover `from..to` without a hole longer than 0.3 s.
-fn assert_covered(segs: &[(u64, u64)], from: u64, to: u64, what: &str) {
-    let first = segs.iter().position(|&(_, b)| b > from);
-    let Some(first) = first else {
-        panic!("{what}: nothing kept after {from}: {segs:?}")
-    };
-    assert!(
-        segs[first].0 <= from,
-        "{what}: kept from {} s after the padded start {from}: {segs:?}",
-        (segs[first].0 as f64 - from as f64) / 1e9
-    );
-    let mut reached = segs[first].1;
-    for &(a, b) in &segs[first + 1..] {
-        if reached >= to {
-            break;
-        }
-        assert!(
-            a <= reached + 300_000_000,
-            "{what}: a hole of {:.2} s at {reached}: {segs:?}",
-            (a - reached) as f64 / 1e9
-        );
-        reached = reached.max(b);
-    }
-    assert!(
-        reached >= to,
-        "{what}: kept up to {:.2} s before the padded end {to}: {segs:?}",
-        (to - reached) as f64 / 1e9
-    );
 }
 
 fn assert_all_play(storage: &Path, camera: &str) -> usize {
@@ -174,7 +127,7 @@ fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_paddi
     );
 
     // What is kept covers the event with its padding, and plays.
-    let segs = kept(&nvr, "yard");
+    let segs = nvr.spans("yard");
     assert_covered(&segs, start - 5 * S, end + 5 * S, "the event");
     assert!(assert_all_play(&storage, "yard") >= 3);
 
@@ -295,7 +248,7 @@ fn events_close_together_and_an_event_at_connect_keep_all_their_padding() {
             (e1 - s1) as f64 / 1e9
         );
         assert!(apart > 1.0 && apart < 6.0, "{camera}: {evs:?}");
-        assert_covered(&kept(&nvr, camera), s1 - 5 * S, e2 + post * S, camera);
+        assert_covered(&nvr.spans(camera), s1 - 5 * S, e2 + post * S, camera);
         let c = nvr.camera(camera).unwrap();
         assert_eq!(c["gate"]["stretches"], stretches, "{camera}: {c}");
         assert_all_play(&storage, camera);
@@ -340,7 +293,7 @@ fn a_schedule_window_starts_and_stops_writing_at_its_edges() {
         (now_ns() / S > close + 3 && settled(&nvr, "gate")).then_some(())
     })
     .unwrap_or_else(|| panic!("{:?}\n{}", nvr.camera("gate"), nvr.log_text()));
-    let segs = kept(&nvr, "gate");
+    let segs = nvr.spans("gate");
     let (first, last) = (segs.first().unwrap().0, segs.last().unwrap().1);
     let off = |a: u64, b: u64| (a as f64 - b as f64) / 1e9;
     eprintln!(

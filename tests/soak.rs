@@ -72,27 +72,30 @@ fn eight_cameras_for_ten_minutes_hold_steady() {
     let third = (looks.len() / 3).max(1);
     let (first, last) = (&looks[..third], &looks[looks.len() - third..]);
 
-    // Memory: the last third's highest RSS within 5 % of the first third's highest.
-    let peak = |ls: &[Look]| ls.iter().map(|l| l.rss).max().unwrap();
-    let growth = peak(last) as f64 / peak(first) as f64 - 1.0;
-    eprintln!("RSS growth {:.1} %", growth * 100.0);
-    assert!(growth < 0.05, "RSS grew {:.1} %", growth * 100.0);
-    // Threads and files come and go with each segment's finalizing; a leak raises the floor:
-    // the last third's fewest must not exceed the first third's most.
-    let fewest = |ls: &[Look], f: fn(&Look) -> usize| ls.iter().map(f).min().unwrap();
-    let most = |ls: &[Look], f: fn(&Look) -> usize| ls.iter().map(f).max().unwrap();
-    for (what, f) in [
-        ("open files", (|l: &Look| l.files) as fn(&Look) -> usize),
-        ("threads", |l: &Look| l.threads),
-    ] {
-        assert!(fewest(last, f) <= most(first, f), "{what} grew: {looks:?}");
-    }
-    // CPU: ticks per second over the first and the last third, within a third of each other.
-    let rate = |ls: &[Look]| {
-        let (a, b) = (ls.first().unwrap(), ls.last().unwrap());
-        (b.ticks - a.ticks) as f64 / (b.at - a.at).as_secs_f64().max(1.0)
-    };
-    if third >= 2 {
+    // Trends need a few looks per third: shorter runs only check the coverage.
+    if third < 3 {
+        eprintln!("{} looks: too few to judge trends", looks.len());
+    } else {
+        // Memory: the last third's highest RSS within 5 % of the first third's highest.
+        let peak = |ls: &[Look]| ls.iter().map(|l| l.rss).max().unwrap();
+        let growth = peak(last) as f64 / peak(first) as f64 - 1.0;
+        eprintln!("RSS growth {:.1} %", growth * 100.0);
+        assert!(growth < 0.05, "RSS grew {:.1} %", growth * 100.0);
+        // Threads and files come and go with each segment's finalizing; a leak raises the floor:
+        // the last third's fewest must not exceed the first third's most.
+        let fewest = |ls: &[Look], f: fn(&Look) -> usize| ls.iter().map(f).min().unwrap();
+        let most = |ls: &[Look], f: fn(&Look) -> usize| ls.iter().map(f).max().unwrap();
+        for (what, f) in [
+            ("open files", (|l: &Look| l.files) as fn(&Look) -> usize),
+            ("threads", |l: &Look| l.threads),
+        ] {
+            assert!(fewest(last, f) <= most(first, f), "{what} grew: {looks:?}");
+        }
+        // CPU: ticks per second over the first and the last third, within a third of each other.
+        let rate = |ls: &[Look]| {
+            let (a, b) = (ls.first().unwrap(), ls.last().unwrap());
+            (b.ticks - a.ticks) as f64 / (b.at - a.at).as_secs_f64().max(1.0)
+        };
         let (r0, r1) = (rate(first), rate(last));
         eprintln!("CPU {r0:.1} ticks/s first third, {r1:.1} last");
         assert!(
@@ -104,33 +107,8 @@ fn eight_cameras_for_ten_minutes_hold_steady() {
     // Every second of every camera between the first and the last look is in a segment.
     for i in 0..CAMERAS {
         let name = format!("cam{i}");
-        let (_, body) = http_get(nvr.addr(), &format!("/api/cameras/{name}/segments"));
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let mut segs: Vec<(u64, u64)> = v["segments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| {
-                let a = x["start_ns"].as_u64().unwrap();
-                (a, a + (x["duration_s"].as_f64().unwrap() * 1e9) as u64)
-            })
-            .collect();
-        segs.sort();
         // The open segment (not in the catalog yet) covers at most its length before `to`.
-        let until = to - 11_000_000_000;
-        let mut reached = from;
-        for &(a, b) in segs.iter().filter(|&&(_, b)| b > from) {
-            assert!(
-                a <= reached + 500_000_000,
-                "{name}: a hole of {:.2} s: {segs:?}",
-                (a as f64 - reached as f64) / 1e9
-            );
-            reached = reached.max(b);
-        }
-        assert!(
-            reached >= until,
-            "{name}: recorded up to {reached}, wanted {until}"
-        );
+        assert_covered(&nvr.spans(&name), from, to - 11_000_000_000, &name);
         assert_eq!(nvr.camera(&name).unwrap()["reconnects"], 0, "{name}");
     }
 }

@@ -29,6 +29,7 @@ pub struct Event {
 
 /// An event as journals written before `pre_roll_ms` existed hold it.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct EventV1 {
     id: u64,
     camera: String,
@@ -136,17 +137,7 @@ mod tests {
 
     #[test]
     fn events_journalled_before_the_pre_roll_field_still_load() {
-        #[derive(Serialize)]
-        struct Old {
-            id: u64,
-            camera: String,
-            start_ns: u64,
-            end_ns: Option<u64>,
-            peak_score: f32,
-            peak_ns: u64,
-            peak_boxes: Boxes,
-        }
-        let old = Old {
+        let old = EventV1 {
             id: 7,
             camera: "yard".into(),
             start_ns: 10,

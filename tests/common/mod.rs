@@ -272,6 +272,23 @@ impl Nvr {
         (count("fd"), count("task"))
     }
 
+    /// (start, end) in Unix ns of the camera's segments in the catalog, oldest first.
+    pub fn spans(&self, camera: &str) -> Vec<(u64, u64)> {
+        let (_, body) = http_get(self.addr(), &format!("/api/cameras/{camera}/segments"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut segs: Vec<(u64, u64)> = v["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                let a = x["start_ns"].as_u64().unwrap();
+                (a, a + (x["duration_s"].as_f64().unwrap() * 1e9) as u64)
+            })
+            .collect();
+        segs.sort();
+        segs
+    }
+
     /// Resident memory (KiB) and CPU time used so far (user + system, in clock ticks), from
     /// /proc.
     pub fn usage(&self) -> (u64, u64) {
@@ -321,6 +338,36 @@ impl Drop for Nvr {
             let _ = c.wait();
         }
     }
+}
+
+/// The segments cover `from..to` without a hole longer than 0.3 s.
+pub fn assert_covered(segs: &[(u64, u64)], from: u64, to: u64, what: &str) {
+    let first = segs.iter().position(|&(_, b)| b > from);
+    let Some(first) = first else {
+        panic!("{what}: nothing kept after {from}: {segs:?}")
+    };
+    assert!(
+        segs[first].0 <= from,
+        "{what}: kept from {} s after the padded start {from}: {segs:?}",
+        (segs[first].0 as f64 - from as f64) / 1e9
+    );
+    let mut reached = segs[first].1;
+    for &(a, b) in &segs[first + 1..] {
+        if reached >= to {
+            break;
+        }
+        assert!(
+            a <= reached + 300_000_000,
+            "{what}: a hole of {:.2} s at {reached}: {segs:?}",
+            (a - reached) as f64 / 1e9
+        );
+        reached = reached.max(b);
+    }
+    assert!(
+        reached >= to,
+        "{what}: kept up to {:.2} s before the padded end {to}: {segs:?}",
+        (to - reached) as f64 / 1e9
+    );
 }
 
 /// Polls `f` every 100 ms until it returns `Some` or `within` passes.
