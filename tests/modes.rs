@@ -404,3 +404,31 @@ fn nvr_check_says_when_pre_memory_cuts_the_pre_roll() {
     );
     assert!(!out.contains("camera drive: continuous"), "{out}");
 }
+
+/// A window open when the camera connects: writing starts with an empty ring, from the first
+/// keyframe, and every file plays from its start.
+#[test]
+fn a_window_open_at_connect_writes_from_the_first_keyframe() {
+    let dir = TempDir::new("gate-open-window");
+    let storage = dir.path().join("rec");
+    let cam = Camera::start(&["--fps", "10", "--gop", "10"]);
+    let cfg = config(
+        &storage,
+        2,
+        &camera_table(
+            "allday",
+            &cam.url,
+            "mode = \"schedule\"\nschedule = [\"daily 00:00-24:00\"]",
+        ),
+    );
+    let nvr = Nvr::start(dir.path(), &cfg);
+    nvr.wait_segments("allday", 2, Duration::from_secs(40));
+    let c = nvr.camera("allday").unwrap();
+    assert_eq!(c["gate"]["why"], "window", "{c}");
+    assert_eq!(c["gate"]["stretches"], 1, "{c}");
+    for f in segments(&storage, "allday") {
+        let frames = count_frames(&f);
+        assert!(frames > 0, "{}", f.display());
+        discover(&f).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

@@ -70,6 +70,9 @@ struct Inner {
 struct Writer {
     video: gst_app::AppSrc,
     audio: Option<gst_app::AppSrc>,
+    /// It has had its first video keyframe (nothing before one goes in: a file starts
+    /// decodable).
+    started: bool,
 }
 
 impl Writer {
@@ -130,10 +133,13 @@ impl Gate {
             }
             g.closing = false;
         }
-        let Some(src) = g.writer.as_ref().and_then(|w| w.src(stream)).cloned() else {
-            if g.writer.is_none() {
-                g.ring.push(stream, sample);
-            }
+        let Some(w) = g.writer.as_mut() else {
+            g.ring.push(stream, sample);
+            return;
+        };
+        // Opened with an empty ring (the camera had just connected): from a keyframe on.
+        w.started |= stream == Stream::Video && is_keyframe(&sample);
+        let Some(src) = w.src(stream).filter(|_| w.started).cloned() else {
             return;
         };
         drop(g);
@@ -160,8 +166,10 @@ impl Gate {
             return Ok(0);
         }
         g.serial += 1;
-        let writer = self.writer(g.serial, g.audio)?;
+        let mut writer = self.writer(g.serial, g.audio)?;
         let items = g.ring.drain_from(pre_ns);
+        // The ring starts at a keyframe.
+        writer.started = !items.is_empty();
         let span = span_ns(&items);
         for Item { stream, sample } in items {
             if let Some(src) = writer.src(stream) {
@@ -195,9 +203,13 @@ impl Gate {
     fn writer(&self, serial: u32, audio: bool) -> Result<Writer, String> {
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
         let mux = (self.factory)()?;
+        // async-handling: the writer's sink prerolls on its own. A pipeline still on its way
+        // to PLAYING (a window open when the camera connects) would otherwise wait for it,
+        // and it waits for data that only flows once the pipeline plays.
         let bin = gst::Bin::builder()
             .name(format!("{WRITER}{serial}"))
             .message_forward(true)
+            .async_handling(true)
             .build();
         let source = |name: &str| {
             gst_app::AppSrc::builder()
@@ -227,7 +239,11 @@ impl Gate {
             let _ = pipeline.remove(&bin);
             return Err(format!("writer did not start: {e}"));
         }
-        Ok(Writer { video, audio })
+        Ok(Writer {
+            video,
+            audio,
+            started: false,
+        })
     }
 }
 

@@ -126,12 +126,16 @@ pub fn build(
             pipeline.add(&mux).map_err(|e| e.to_string())?;
             Sink::Mux(mux)
         }
-        Output::Gated { keep_ns, max_bytes } => Sink::Gate(Arc::new(Gate::new(
-            &pipeline,
-            keep_ns,
-            max_bytes,
-            Box::new(move || segments.make()),
-        ))),
+        Output::Gated { keep_ns, max_bytes } => {
+            // Made per stretch; a broken description fails here, not at the first event.
+            segments.make()?;
+            Sink::Gate(Arc::new(Gate::new(
+                &pipeline,
+                keep_ns,
+                max_bytes,
+                Box::new(move || segments.make()),
+            )))
+        }
     };
     let gate = match &sink {
         Sink::Gate(g) => Some(g.clone()),
