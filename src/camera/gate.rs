@@ -18,7 +18,7 @@
 //!   back, as the continuous queue does); never unbounded.
 //! - No lock is held while a sample is pushed into a writer (which may block).
 
-use super::preroll::{Item, Ring, Stream, is_keyframe};
+use super::preroll::{Item, Ring, Stream, is_keyframe, span_ns};
 use gst::glib;
 use gst::prelude::*;
 use std::sync::Mutex;
@@ -32,14 +32,19 @@ const WRITER: &str = "writer-";
 
 /// Allowance for the motion detector's lag (decoding, analysis) on top of `pre_seconds`:
 /// the pre-roll is counted back from when the event was noticed.
-pub const DETECTION_LAG_NS: u64 = 1_000_000_000;
+const DETECTION_LAG_NS: u64 = 1_000_000_000;
+
+/// The pre-roll an event of this camera wants written: `pre_seconds` + the detection lag.
+pub fn pre_roll_ns(cam: &crate::config::CameraConfig) -> u64 {
+    u64::from(cam.pre_seconds) * 1_000_000_000 + DETECTION_LAG_NS
+}
 
 /// The pre-roll a camera's ring keeps, `None` for a camera that writes all the time. A
 /// `schedule` camera without motion detection keeps only the current GOP (its windows open
 /// at a keyframe, not earlier).
 pub fn keep_ns(cam: &crate::config::CameraConfig) -> Option<u64> {
     use crate::config::modes::Mode;
-    let pre = u64::from(cam.pre_seconds) * 1_000_000_000 + DETECTION_LAG_NS;
+    let pre = pre_roll_ns(cam);
     match cam.mode {
         Mode::Continuous | Mode::Off => None,
         Mode::Motion => Some(pre),
@@ -263,18 +268,4 @@ pub fn finished_writer(msg: &gst::Message) -> Option<gst::Bin> {
     }
     let bin = msg.src()?.clone().downcast::<gst::Bin>().ok()?;
     bin.name().starts_with(WRITER).then_some(bin)
-}
-
-/// The video stretch of `items`, first to last.
-fn span_ns(items: &[Item]) -> u64 {
-    let mut video = items
-        .iter()
-        .filter(|i| i.stream == Stream::Video)
-        .filter_map(|i| i.sample.buffer().and_then(|b| b.dts().or(b.pts())));
-    let first = video.next();
-    let last = video.next_back().or(first);
-    match (first, last) {
-        (Some(a), Some(b)) => b.saturating_sub(a).nseconds(),
-        _ => 0,
-    }
 }

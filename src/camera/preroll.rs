@@ -86,12 +86,7 @@ impl Ring {
 
     /// The stretch of video held, from the first keyframe to the newest video buffer.
     pub fn span_ns(&self) -> u64 {
-        let first = self.items.front().and_then(Item::time);
-        let last = self.newest_video();
-        match (first, last) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => 0,
-        }
+        span_ns(&self.items)
     }
 
     fn newest_video(&self) -> Option<u64> {
@@ -184,6 +179,20 @@ impl Ring {
         self.bytes = 0;
         self.cut = false;
         self.items.drain(..).collect()
+    }
+}
+
+/// The stretch of video in `items`, from the first video buffer to the last, in ns.
+pub fn span_ns<'a>(items: impl IntoIterator<Item = &'a Item>) -> u64 {
+    let mut video = items
+        .into_iter()
+        .filter(|i| i.stream == Stream::Video)
+        .filter_map(Item::time);
+    let first = video.next();
+    let last = video.last().or(first);
+    match (first, last) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => 0,
     }
 }
 

@@ -579,8 +579,7 @@ impl<O: Opener> Supervisor<O> {
 
     /// Whether a gated camera should write now: why, and how much pre-roll to write.
     fn wants_writing(&self) -> Option<(&'static str, u64)> {
-        let pre =
-            u64::from(self.config.pre_seconds) * 1_000_000_000 + super::gate::DETECTION_LAG_NS;
+        let pre = super::gate::pre_roll_ns(&self.config);
         if self.tracker.as_ref().is_some_and(|t| t.current().is_some()) {
             return Some(("event", pre));
         }
