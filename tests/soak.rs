@@ -98,6 +98,19 @@ fn eight_cameras_for_ten_minutes_hold_steady() {
         };
         let (r0, r1) = (rate(first), rate(last));
         eprintln!("CPU {r0:.1} ticks/s first third, {r1:.1} last");
+        // One line for the reliability table (scripts/reliability.sh).
+        let mb = |kib: u64| kib as f64 / 1024.0;
+        eprintln!(
+            "figure soak: {minutes} min: RSS {:.1} → {:.1} MB (peak growth {:.1} %), {}–{} \
+             threads, {}–{} open files, CPU {r0:.1} → {r1:.1} ticks/s, no hole, no reconnect",
+            mb(looks[0].rss),
+            mb(looks[looks.len() - 1].rss),
+            growth * 100.0,
+            looks.iter().map(|l| l.threads).min().unwrap(),
+            looks.iter().map(|l| l.threads).max().unwrap(),
+            looks.iter().map(|l| l.files).min().unwrap(),
+            looks.iter().map(|l| l.files).max().unwrap(),
+        );
         assert!(
             r1 <= r0 * 1.33 && r1 >= r0 * 0.75,
             "CPU {r0:.1} -> {r1:.1} ticks/s"

@@ -724,6 +724,12 @@ impl<O: Opener> Supervisor<O> {
 
     fn on_event(&mut self, change: crate::motion::events::Change) {
         use crate::motion::events::Change;
+        // Journalled at its start too: a crash before its end must not give its id again.
+        if let Change::Started(e) = &change
+            && let Err(err) = self.shared.events.lock().unwrap().record_start(e)
+        {
+            log::error!("events: cannot record: {err}");
+        }
         let mut st = self.status.lock().unwrap();
         let Some(m) = st.motion.as_mut() else { return };
         match change {

@@ -1,5 +1,6 @@
 //! Motion events on disk: `{storage}/.nvr/events.journal` (postcard COBS frames), loaded at
-//! start, appended as events end, survive restarts. The tracker that makes events from the
+//! start, appended as events start and as they end, survive restarts and crashes (an event's
+//! id, once published, is never given to another). The tracker that makes events from the
 //! detector's reports is `motion::events`; retention reads them here.
 
 use super::journal::{self, Journal};
@@ -69,17 +70,36 @@ pub const MAX_EVENTS: usize = 20_000;
 impl EventLog {
     /// Reads `{root}/.nvr/events.journal`; unreadable frames (a torn write) are skipped.
     /// Without a writer it is a read-only view (a command beside the recorder).
+    ///
+    /// An event is journalled twice: when it starts (`end_ns: None`) and when it ends. An event
+    /// with only its start on disk was open when nvr died (a crash, a power cut): it is kept,
+    /// ended at its start (its real end is unknown), so its id is never given again.
     pub fn open(root: &Path, writer: Option<&Writer>) -> EventLog {
         let path = super::layout::events_journal(root);
-        let mut events = std::collections::VecDeque::new();
-        let mut dropped = 0usize;
+        let mut closed = Vec::new();
+        let mut open = std::collections::BTreeMap::new();
         for e in journal::read_with_old::<Event, EventV1>(&path).unwrap_or_default() {
-            if events.len() == MAX_EVENTS {
-                events.pop_front();
-                dropped += 1;
+            if e.end_ns.is_none() {
+                open.insert(e.id, e);
+            } else {
+                open.remove(&e.id);
+                closed.push(e);
             }
-            events.push_back(e);
         }
+        if !open.is_empty() {
+            log::warn!(
+                "events: {} event(s) were still open when nvr last stopped (a crash or a power \
+                 cut): kept, ended at their start",
+                open.len()
+            );
+        }
+        for (_, mut e) in std::mem::take(&mut open) {
+            e.end_ns = Some(e.peak_ns.max(e.start_ns));
+            closed.push(e);
+        }
+        closed.sort_by_key(|e| (e.start_ns, e.id));
+        let dropped = closed.len().saturating_sub(MAX_EVENTS);
+        let events: std::collections::VecDeque<Event> = closed.into_iter().skip(dropped).collect();
         let mut journal = Journal::new(path, writer.cloned());
         if dropped > 0
             && writer.is_some()
@@ -108,6 +128,13 @@ impl EventLog {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    /// Journals an event as it starts (one small write, queued), so that its id survives a
+    /// crash before it ends. It is listed once it ends ([`EventLog::record`]).
+    pub fn record_start(&mut self, e: &Event) -> std::io::Result<()> {
+        debug_assert!(e.end_ns.is_none());
+        self.journal.append(e)
     }
 
     /// Appends a closed event (one small write, queued).
@@ -206,6 +233,42 @@ mod tests {
         assert_eq!(log.query(Some("a"), 0, u64::MAX).len(), 2);
         assert_eq!(log.query(None, 120, 180).len(), 1);
         assert_eq!(log.next_id(), 4, "ids continue after a restart");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_event_open_at_a_crash_keeps_its_id() {
+        let dir = std::env::temp_dir().join(format!("nvr-events-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".nvr")).unwrap();
+        let writer = Writer::start().unwrap();
+        let mut log = EventLog::open(&dir, Some(&writer));
+        let event = |id, start_ns, end_ns| Event {
+            id,
+            camera: "yard".into(),
+            start_ns,
+            end_ns,
+            peak_score: 0.5,
+            peak_ns: start_ns,
+            peak_boxes: Boxes::new(),
+            pre_roll_ms: None,
+        };
+        // Event 1 starts and ends; event 2 starts; then the power goes.
+        let (one, two) = (log.next_id(), log.next_id());
+        log.record_start(&event(one, 100, None)).unwrap();
+        log.record_start(&event(two, 300, None)).unwrap();
+        log.record(event(one, 100, Some(200))).unwrap();
+        assert_eq!(log.len(), 1, "an open event is not listed while nvr runs");
+        writer.flush();
+        let mut log = EventLog::open(&dir, Some(&writer));
+        let listed = log.query(None, 0, u64::MAX);
+        assert_eq!(
+            listed.iter().map(|e| (e.id, e.end_ns)).collect::<Vec<_>>(),
+            vec![(one, Some(200)), (two, Some(300))],
+            "event 2 is kept, ended at its start"
+        );
+        assert_eq!(log.next_id(), 3, "its id is not given again");
+        writer.flush();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
