@@ -420,7 +420,7 @@ fn a_camera_named_401_comes_back_after_a_reboot() {
 /// the backoff grew to 60 s and each short up-time was missed. While a camera is down nvr
 /// probes it (a TCP connection a second) and reconnects as soon as it answers; a camera
 /// that stays down is retried on the backoff (1, 2, 4 … 60 s), no faster. Thirty flaps
-/// leave no file descriptor or thread behind.
+/// (100 in the long suite) leave no file descriptor, thread or memory behind.
 #[test]
 fn a_flapping_camera_is_recorded_every_time_it_is_up() {
     let dir = TempDir::new("flaps");
@@ -440,7 +440,16 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
     let (fds, threads) = nvr.holdings();
     let mut cam = Some(cam);
     let mut returns = Vec::new();
-    for i in 0..30u64 {
+    // The long suite (scripts/reliability.sh) flaps it 100 times.
+    let flaps: u64 = std::env::var("NVR_FLAPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    // RSS at each return. The first dozen connections raise it (the allocator's arenas and
+    // glibc's cache of thread stacks fill; measured: a plateau after ~15 flaps), so memory
+    // is judged by thirds: the last third's highest against the middle third's.
+    let mut rss = Vec::new();
+    for i in 0..flaps {
         // Up 5-7 s, down 2-3 s (varied, not random: the run is repeatable).
         std::thread::sleep(Duration::from_millis(5000 + (i * 700) % 2000));
         cam.take().unwrap().kill();
@@ -455,7 +464,16 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
             "return {i}: recording again only after {:?}",
             back.elapsed()
         );
+        rss.push(nvr.usage().0);
     }
+    let third = rss.len() / 3;
+    let peak = |r: &[u64]| *r.iter().max().unwrap() as f64 / 1024.0;
+    let (middle, last) = (peak(&rss[third..2 * third]), peak(&rss[2 * third..]));
+    eprintln!("flaps: RSS (KiB) at each return: {rss:?}");
+    assert!(
+        last <= middle * 1.05,
+        "RSS peak {middle:.1} MB in the middle third of {flaps} flaps, {last:.1} MB in the last"
+    );
     returns.sort_by(f64::total_cmp);
     eprintln!(
         "flaps: return to recording median {:.2} s, slowest {:.2} s",
@@ -467,6 +485,15 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
     // closed or a preview being made at the moment of counting).
     let (fds_after, threads_after) = nvr.holdings();
     eprintln!("flaps: fds {fds} -> {fds_after}, threads {threads} -> {threads_after}");
+    // One line for the reliability table (scripts/reliability.sh).
+    eprintln!(
+        "figure flaps: {flaps} flaps: recording again {:.2} s (median), {:.2} s (slowest) \
+         after each return; file descriptors {fds} → {fds_after}, threads {threads} → \
+         {threads_after}, RSS peak {middle:.1} MB in the middle third of the flaps, \
+         {last:.1} MB in the last",
+        returns[returns.len() / 2],
+        returns[returns.len() - 1],
+    );
     assert!(
         fds_after <= fds + 4,
         "file descriptors {fds} -> {fds_after}"
