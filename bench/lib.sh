@@ -15,6 +15,25 @@ bench_clip() {
     ! video/x-h264,stream-format=byte-stream ! filesink location="$CLIP"
 }
 
+# A scene for motion, looped by `nvr testcam --file`: STILL frames of a still picture, then
+# MOVING frames of a moving ball; H.264 at a constant KBPS with filler, so a still scene costs
+# the disk what a moving one does.   scene_clip OUT WxH FPS GOP KBPS STILL MOVING
+scene_clip() {
+  local out=$1 fps=$3 gop=$4 kbps=$5 still=$6 moving=$7
+  local caps="video/x-raw,width=${2%x*},height=${2#*x},framerate=$fps/1"
+  local enc="x264enc speed-preset=ultrafast tune=zerolatency key-int-max=$gop bitrate=$kbps \
+    pass=cbr vbv-buf-capacity=1000 option-string=nal-hrd=cbr:filler \
+    ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline"
+  # shellcheck disable=SC2086
+  gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers="$still" \
+    ! $caps ! $enc ! filesink location="$out.still"
+  # shellcheck disable=SC2086
+  gst-launch-1.0 -q videotestsrc pattern=ball num-buffers="$moving" ! $caps ! $enc \
+    ! filesink location="$out.moving"
+  cat "$out.still" "$out.moving" > "$out"
+  rm -f "$out.still" "$out.moving"
+}
+
 # Starts `nvr testcam` looping the clip at 25 fps, its output in $WORK/cam.out, and sets URL
 # (exits when it does not answer). Needs NVR and WORK.
 bench_camera() {

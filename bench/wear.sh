@@ -28,17 +28,7 @@ SCENE=bench/.cache/scene-720p-4M-5pct.h264
 if [ ! -s "$SCENE" ]; then
   mkdir -p bench/.cache
   echo "bench: encoding the 100 s scene (once; cached in $SCENE)"
-  caps="video/x-raw,width=1280,height=720,framerate=10/1"
-  enc="x264enc speed-preset=ultrafast tune=zerolatency key-int-max=20 bitrate=4000 pass=cbr \
-    vbv-buf-capacity=1000 option-string=nal-hrd=cbr:filler \
-    ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline"
-  # shellcheck disable=SC2086
-  gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers=950 \
-    ! $caps ! $enc ! filesink location="$WORK/still.h264"
-  # shellcheck disable=SC2086
-  gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=50 ! $caps ! $enc \
-    ! filesink location="$WORK/moving.h264"
-  cat "$WORK/still.h264" "$WORK/moving.h264" > "$SCENE"
+  scene_clip "$SCENE" 1280x720 10 20 4000 950 50
 fi
 "$NVR" testcam --file "$SCENE" --fps 10 > "$WORK/cam.out" 2>&1 &
 for _ in $(seq 50); do grep -q '^url ' "$WORK/cam.out" && break; sleep 0.1; done

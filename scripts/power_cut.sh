@@ -110,16 +110,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 url() { for _ in $(seq 100); do u=$(grep -o 'rtsp://[^ ]*' "$1" | head -1); [ -n "$u" ] && { echo "$u"; return; }; sleep 0.1; done; }
 
 # The motion scene: 8 s still, 4 s of a moving ball, 320x240 at 10 fps, looped.
-caps="video/x-raw,width=320,height=240,framerate=10/1"
-enc="x264enc speed-preset=ultrafast tune=zerolatency key-int-max=10 bitrate=300 \
-    ! video/x-h264,stream-format=byte-stream,profile=constrained-baseline"
-# shellcheck disable=SC2086
-gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=1 ! imagefreeze num-buffers=80 \
-    ! $caps ! $enc ! filesink location="$W/still.h264"
-# shellcheck disable=SC2086
-gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=40 ! $caps ! $enc \
-    ! filesink location="$W/moving.h264"
-cat "$W/still.h264" "$W/moving.h264" >"$W/scene.h264"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+scene_clip "$W/scene.h264" 320x240 10 10 300 80 40
 
 "$NVR" testcam --port 0 >"$W/cam264.out" 2>&1 & PIDS+=($!)
 "$NVR" testcam --port 0 --codec h265 >"$W/cam265.out" 2>&1 & PIDS+=($!)

@@ -200,6 +200,20 @@ mod tests {
     }
     use std::io::Write;
 
+    /// An event of `camera` from `start_ns` (its peak 10 ns later) to `end_ns`.
+    fn event(id: u64, camera: &str, start_ns: u64, end_ns: Option<u64>) -> Event {
+        Event {
+            id,
+            camera: camera.into(),
+            start_ns,
+            end_ns,
+            peak_score: 0.5,
+            peak_ns: start_ns + 10,
+            peak_boxes: Boxes::new(),
+            pre_roll_ms: None,
+        }
+    }
+
     #[test]
     fn the_log_survives_restarts_and_torn_writes() {
         let dir = std::env::temp_dir().join(format!("nvr-events-{}", std::process::id()));
@@ -209,17 +223,9 @@ mod tests {
         let mut log = EventLog::open(&dir, Some(&writer));
         for i in 0..3u64 {
             let id = log.next_id();
-            log.record(Event {
-                id,
-                camera: if i == 1 { "b".into() } else { "a".into() },
-                start_ns: i * 100,
-                end_ns: Some(i * 100 + 50),
-                peak_score: 0.5,
-                peak_ns: i * 100 + 10,
-                peak_boxes: Boxes::new(),
-                pre_roll_ms: None,
-            })
-            .unwrap();
+            let camera = if i == 1 { "b" } else { "a" };
+            log.record(event(id, camera, i * 100, Some(i * 100 + 50)))
+                .unwrap();
         }
         writer.flush();
         std::fs::OpenOptions::new()
@@ -243,29 +249,19 @@ mod tests {
         std::fs::create_dir_all(dir.join(".nvr")).unwrap();
         let writer = Writer::start().unwrap();
         let mut log = EventLog::open(&dir, Some(&writer));
-        let event = |id, start_ns, end_ns| Event {
-            id,
-            camera: "yard".into(),
-            start_ns,
-            end_ns,
-            peak_score: 0.5,
-            peak_ns: start_ns,
-            peak_boxes: Boxes::new(),
-            pre_roll_ms: None,
-        };
         // Event 1 starts and ends; event 2 starts; then the power goes.
         let (one, two) = (log.next_id(), log.next_id());
-        log.record_start(&event(one, 100, None)).unwrap();
-        log.record_start(&event(two, 300, None)).unwrap();
-        log.record(event(one, 100, Some(200))).unwrap();
+        log.record_start(&event(one, "yard", 100, None)).unwrap();
+        log.record_start(&event(two, "yard", 300, None)).unwrap();
+        log.record(event(one, "yard", 100, Some(200))).unwrap();
         assert_eq!(log.len(), 1, "an open event is not listed while nvr runs");
         writer.flush();
         let mut log = EventLog::open(&dir, Some(&writer));
         let listed = log.query(None, 0, u64::MAX);
         assert_eq!(
             listed.iter().map(|e| (e.id, e.end_ns)).collect::<Vec<_>>(),
-            vec![(one, Some(200)), (two, Some(300))],
-            "event 2 is kept, ended at its start"
+            vec![(one, Some(200)), (two, Some(310))],
+            "event 2 is kept, ended at the last moment its record knows (its peak)"
         );
         assert_eq!(log.next_id(), 3, "its id is not given again");
         writer.flush();
@@ -277,16 +273,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nvr-events-cap-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join(".nvr")).unwrap();
-        let e = |id: u64| Event {
-            id,
-            camera: "a".into(),
-            start_ns: id * 100,
-            end_ns: Some(id * 100 + 50),
-            peak_score: 0.5,
-            peak_ns: id * 100 + 10,
-            peak_boxes: Boxes::new(),
-            pre_roll_ms: None,
-        };
+        let e = |id: u64| event(id, "a", id * 100, Some(id * 100 + 50));
         let frames: Vec<u8> = (1..=MAX_EVENTS as u64 + 10)
             .flat_map(|id| postcard::to_stdvec_cobs(&e(id)).unwrap())
             .collect();
