@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const FPS: f64 = 10.0;
 
@@ -634,8 +634,9 @@ fn a_file_system_that_reports_no_size_loses_nothing_to_the_floor() {
 }
 
 /// Builds a preload library that makes every `write`, `fsync` and `fdatasync` on a file under
-/// `$NVR_TEST_SLOW_STORE` take `$NVR_TEST_SLOW_MS` (an SD card that stalls), and notes each
-/// delayed call as a line in `$NVR_TEST_SLOW_LOG` so the test knows the stall happened.
+/// `$NVR_TEST_SLOW_STORE` take `$NVR_TEST_SLOW_MS` (an SD card that stalls), while the file
+/// `$NVR_TEST_SLOW_WHILE` exists if that is set, and notes each delayed call as a line in
+/// `$NVR_TEST_SLOW_LOG` so the test knows the stall happened.
 fn slow_store_shim(dir: &std::path::Path) -> std::path::PathBuf {
     preload_library(
         dir,
@@ -652,6 +653,8 @@ fn slow_store_shim(dir: &std::path::Path) -> std::path::PathBuf {
 static int slow(int fd) {
     const char *pre = getenv("NVR_TEST_SLOW_STORE");
     if (!pre) return 0;
+    const char *flag = getenv("NVR_TEST_SLOW_WHILE");
+    if (flag && access(flag, F_OK) != 0) return 0;
     char link[64], path[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
@@ -962,4 +965,108 @@ fn a_storage_gone_read_only_is_shown_and_recording_resumes_after_the_repair() {
     }
     assert!(segments(&storage, "porch").len() >= before.len() + 2);
     assert!(nvr.status()["storage"]["problem"].is_null());
+}
+
+/// A disk that stops taking a camera's writes for 25 s (a write blocks that long: an SD card
+/// collecting garbage, a USB disk resetting), then recovers. The camera is not reconnected
+/// for the silence this causes (a new connection would wait for the same disk): `/status`
+/// says the disk is behind while it is, and recording goes on by itself when it returns. A
+/// camera whose files are elsewhere records untouched; nothing already on disk is lost, and
+/// (the camera holding its stream back over TCP meanwhile) nothing of the stall either.
+#[test]
+fn a_recording_whose_disk_stalls_for_seconds_resumes_by_itself() {
+    let dir = TempDir::new("stall-disk");
+    let storage = dir.path().join("rec");
+    // 4 Mbit/s: the write queue (10 s or 32 MiB) fills within the stall.
+    let a = Camera::start(&["--pattern", "snow", "--kbps", "4000"]);
+    let b = Camera::start(&[]);
+    let cfg = config(
+        &storage,
+        2,
+        &(camera_table("a", &a.url, "") + &camera_table("b", &b.url, "")),
+    );
+    std::fs::write(dir.path().join("nvr.toml"), cfg).unwrap();
+    let lib = slow_store_shim(dir.path());
+    let slow_dir = format!("{}/a/", storage.display());
+    let (flag, slow_log) = (dir.path().join("stalling"), dir.path().join("slow.log"));
+    let nvr = Nvr::start_env(
+        dir.path(),
+        &dir.path().join("nvr.toml"),
+        &[
+            ("LD_PRELOAD", lib.to_str().unwrap()),
+            ("NVR_TEST_SLOW_STORE", slow_dir.as_str()),
+            ("NVR_TEST_SLOW_MS", "25000"),
+            ("NVR_TEST_SLOW_WHILE", flag.to_str().unwrap()),
+            ("NVR_TEST_SLOW_LOG", slow_log.to_str().unwrap()),
+        ],
+    );
+    nvr.wait_segments("a", 2, Duration::from_secs(40));
+    nvr.wait_state("b", "recording", Duration::from_secs(30));
+    let before = segments(&storage, "a");
+    let b_before = nvr.camera("b").unwrap()["segments_written"]
+        .as_u64()
+        .unwrap();
+
+    // The next write under a/ blocks for 25 s.
+    std::fs::write(&flag, b"").unwrap();
+    let (stalled, stall_from) = (Instant::now(), nvr::time::unix_now_ns());
+    let (mut told, mut most) = (None, 0.0f64);
+    while stalled.elapsed() < Duration::from_secs(24) {
+        let st = nvr.camera("a").unwrap();
+        assert_eq!(st["state"], "recording", "{st}");
+        most = most.max(st["write_backlog_s"].as_f64().unwrap_or(0.0));
+        if let Some(r) = st["reason"].as_str() {
+            told.get_or_insert(r.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::fs::remove_file(&flag).unwrap();
+    let stall_to = nvr::time::unix_now_ns();
+    let delayed = std::fs::read_to_string(&slow_log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(delayed >= 1, "the disk did not stall");
+    let told = told.expect("/status never said the disk was behind");
+    assert!(told.contains("the disk"), "{told}");
+    assert!(most >= 8.0, "the queue held at most {most} s");
+
+    // The write returns; the queue drains and recording goes on, and `/status` says so.
+    let back = Instant::now();
+    let st = loop {
+        let st = nvr.camera("a").unwrap();
+        if st["reason"].is_null() || back.elapsed() > Duration::from_secs(30) {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        st["state"] == "recording" && st["reason"].is_null() && st["write_backlog_s"].is_null(),
+        "{st}"
+    );
+    let written = st["segments_written"].as_u64().unwrap();
+    nvr.wait_segments("a", written + 2, Duration::from_secs(60));
+    // The camera held its stream back while the disk did not take it: nothing is missing.
+    assert_covered(&nvr.spans("a"), stall_from, stall_to, "a");
+    let log = nvr.log_text();
+    assert!(log.contains("camera a: the disk has caught up"), "{log}");
+    assert!(!log.contains("camera a: stream stalled"), "{log}");
+    let b = nvr.camera("b").unwrap();
+    assert_eq!(b["reconnects"], 0, "{b}");
+    assert!(
+        b["segments_written"].as_u64().unwrap() >= b_before + 10,
+        "{b}"
+    );
+    for f in &before {
+        discover(f).unwrap_or_else(|e| panic!("from before the stall: {e}"));
+    }
+    let after = segments(&storage, "a");
+    for f in &after[..after.len() - 1] {
+        discover(f).unwrap_or_else(|e| panic!("{e}"));
+    }
+    eprintln!(
+        "disk stalled 25 s: /status said {told:?}, up to {most:.1} s waiting; camera a \
+         reconnected {} times",
+        st["reconnects"]
+    );
 }

@@ -74,6 +74,16 @@ pub trait Opener: Send + Sync + 'static {
 }
 
 /// One attempt's connection. Dropping it without [`close`](Self::close) still releases it.
+/// The queue between a camera and the disk (`name=backlog` in `pipelines/video-*.pipeline`):
+/// what it holds, near nothing while the disk keeps up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    pub waiting: std::time::Duration,
+    /// At 80 % of a limit (time or bytes) or more: the disk is not taking writes, and the
+    /// camera's stream is held back by it.
+    pub full: bool,
+}
+
 pub trait Connection: Send + 'static {
     /// Counters its streaming threads update (video arrival, bytes, segment starts).
     fn stats(&self) -> &Arc<Stats>;
@@ -92,6 +102,10 @@ pub trait Connection: Send + 'static {
     fn close_gate(&mut self);
     /// What the gate holds; `None` for a camera that writes all the time.
     fn gate(&self) -> Option<Report>;
+    /// The video waiting in the queue before the disk; `None` when there is none to read.
+    fn write_backlog(&self) -> Option<Backlog> {
+        None
+    }
     /// Releases everything; may block on network teardown, so it runs off the executor.
     fn close(self) -> impl Future<Output = ()> + Send;
 }
@@ -171,6 +185,18 @@ impl Connection for GstConnection {
 
     fn gate(&self) -> Option<Report> {
         self.rec.gate.as_ref().map(|g| g.report())
+    }
+
+    fn write_backlog(&self) -> Option<Backlog> {
+        let q = self.rec.pipeline.by_name("backlog")?;
+        let time = q.property::<u64>("current-level-time");
+        let bytes = q.property::<u32>("current-level-bytes");
+        let near = |level: u64, limit: u64| limit > 0 && level >= limit / 5 * 4;
+        Some(Backlog {
+            waiting: std::time::Duration::from_nanos(time),
+            full: near(time, q.property::<u64>("max-size-time"))
+                || near(bytes.into(), q.property::<u32>("max-size-bytes").into()),
+        })
     }
 
     async fn next(&mut self) -> Option<ConnEvent> {

@@ -28,6 +28,9 @@ pub enum Verdict {
     Recording { first: bool },
     /// Media has flowed for `healthy_after`: reset the backoff (reported once).
     Healthy,
+    /// Media stopped because the disk stopped taking it (the write queue is full): not the
+    /// camera's fault, and a new connection would only wait for the same disk.
+    WaitingForDisk,
     /// Give up on this connection.
     Down(String),
 }
@@ -38,6 +41,8 @@ pub struct Health {
     started: Duration,
     first_media: Option<Duration>,
     healthy_reported: bool,
+    /// The write queue is full: silence upstream of it is the disk's back-pressure.
+    disk_full: bool,
 }
 
 impl Health {
@@ -47,7 +52,14 @@ impl Health {
             started: now,
             first_media: None,
             healthy_reported: false,
+            disk_full: false,
         }
+    }
+
+    /// Whether the queue between the camera and the disk is full (the disk is not taking
+    /// writes); noted before each [`Health::tick`].
+    pub fn disk_full(&mut self, full: bool) {
+        self.disk_full = full;
     }
 
     /// `last_media`: monotonic time of the newest video buffer, if any arrived.
@@ -68,6 +80,9 @@ impl Health {
                 Verdict::Connecting
             };
         };
+        if self.disk_full {
+            return Verdict::WaitingForDisk;
+        }
         let silent = now.saturating_sub(last);
         if silent > self.limits.stall {
             return Verdict::Down(format!(
@@ -146,6 +161,31 @@ mod tests {
             Verdict::Recording { .. }
         ));
         clock.advance(FRAME);
+        assert!(matches!(
+            h.tick(clock.now(), Some(last), Some(last)),
+            Verdict::Down(r) if r.contains("stalled")
+        ));
+    }
+
+    #[test]
+    fn a_full_write_queue_is_waited_for_not_taken_for_a_stalled_camera() {
+        let clock = SimClock::default();
+        let mut h = Health::new(LIMITS, clock.now());
+        clock.advance(FRAME);
+        let last = clock.now();
+        assert!(matches!(
+            h.tick(clock.now(), Some(last), Some(last)),
+            Verdict::Recording { first: true }
+        ));
+        // The disk stops taking writes: the queue fills, nothing more comes in for a minute.
+        h.disk_full(true);
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            h.tick(clock.now(), Some(last), Some(last)),
+            Verdict::WaitingForDisk
+        );
+        // The disk took the queue, yet no video follows: now it is the camera.
+        h.disk_full(false);
         assert!(matches!(
             h.tick(clock.now(), Some(last), Some(last)),
             Verdict::Down(r) if r.contains("stalled")

@@ -62,6 +62,8 @@ pub struct CameraStatus {
     pub last_segment: Option<SegmentInfo>,
     /// Connections lost and re-established or retried since nvr started.
     pub reconnects: u64,
+    /// Seconds of video waiting for the disk, while it falls behind (3 s or more).
+    pub write_backlog_s: Option<f64>,
     /// Seconds until the next connection attempt, while retrying or failed.
     pub retry_in_s: Option<f64>,
     /// Today's coverage, filled in by `/status` from the catalog.
@@ -221,6 +223,7 @@ impl CameraStatus {
             motion: None,
             gate: None,
             supervisor_idle_ms: None,
+            write_backlog_s: None,
             heartbeat: Default::default(),
             outages: Default::default(),
             open_since_ns: None,

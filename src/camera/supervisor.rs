@@ -28,6 +28,9 @@ pub const FAILED_RETRY: Duration = Duration::from_secs(300);
 /// How long finalizing the open segment may take on teardown before we force NULL.
 const FINALIZE_TIMEOUT: Duration = Duration::from_secs(3);
 const TICK: Duration = Duration::from_millis(500);
+/// Video waiting for the disk beyond this is shown (`/status`, the log, the bus): the queue
+/// holds under a second while the disk keeps up.
+const DISK_BEHIND: Duration = Duration::from_secs(3);
 
 pub enum Command {
     Stop,
@@ -163,6 +166,7 @@ impl<O: Opener> Supervisor<O> {
             last_event_end_ns: 0,
             motion: None,
             seen_down: false,
+            disk_behind: None,
             gated: keep.is_some(),
             writing: None,
             post_until: None,
@@ -238,6 +242,8 @@ struct Supervisor<O: Opener> {
     /// A probe found the camera not answering since it last recorded: the next probe that
     /// gets an answer brings the reconnect forward.
     seen_down: bool,
+    /// What was said of the disk falling behind (the reason shown), while it is.
+    disk_behind: Option<&'static str>,
     /// The camera writes only around events (its connection has a gate).
     gated: bool,
     /// Why the gate is open (`event`, `post-roll`, `window`); `None`: shut.
@@ -443,6 +449,7 @@ impl<O: Opener> Supervisor<O> {
             clock.now(),
         );
         let mut disk = DiskProgress::default();
+        self.disk_behind = None;
         let mut next_tick = clock.now() + TICK;
         let commands = self.commands.clone();
         let stats = conn.stats().clone();
@@ -515,6 +522,9 @@ impl<O: Opener> Supervisor<O> {
                         disk.observe(current.as_deref(), now)
                     };
                     self.report_gate(conn);
+                    let backlog = conn.write_backlog().unwrap_or_default();
+                    health.disk_full(backlog.full);
+                    self.note_backlog(backlog);
                     match health.tick(now, last, last_disk) {
                         Verdict::Connecting => {}
                         Verdict::Recording { first: true } => {
@@ -525,7 +535,7 @@ impl<O: Opener> Supervisor<O> {
                                 t.connected(wall);
                             }
                         }
-                        Verdict::Recording { first: false } => {}
+                        Verdict::Recording { first: false } | Verdict::WaitingForDisk => {}
                         Verdict::Healthy => self.backoff.reset(),
                         Verdict::Down(reason) => return Outcome::Retry(reason),
                     }
@@ -980,6 +990,33 @@ impl<O: Opener> Supervisor<O> {
             st.bitrate_bps = 0;
             self.bitrate.clear();
         }
+    }
+
+    /// Says when the disk falls behind the camera, and when it has caught up: in `/status`
+    /// (the reason, `write_backlog_s`), the log and the bus.
+    fn note_backlog(&mut self, b: super::connection::Backlog) {
+        let said = if b.full {
+            Some("the disk is not taking writes: the camera's video waits for it")
+        } else if b.waiting >= DISK_BEHIND {
+            Some("the disk is not keeping up: video is waiting to be written")
+        } else {
+            None
+        };
+        self.status.lock().unwrap().write_backlog_s =
+            said.map(|_| (b.waiting.as_secs_f64() * 10.0).round() / 10.0);
+        if said == self.disk_behind || self.status.lock().unwrap().state != State::Recording {
+            return;
+        }
+        let name = &self.config.name;
+        match said {
+            Some(text) => log::warn!(
+                "camera {name}: {text} ({:.1} s of it)",
+                b.waiting.as_secs_f64()
+            ),
+            None => log::info!("camera {name}: the disk has caught up"),
+        }
+        self.disk_behind = said;
+        self.set_state(State::Recording, said.map(str::to_string));
     }
 
     fn record_error(&self, text: &str) {

@@ -216,6 +216,8 @@ mod properties {
             path in "\\PC{0,16}",
             scheme in "(rtsp://|rtsps://|http://|)",
         ) {
+            // The password's text may not be elsewhere in the URL, where a message may show it.
+            prop_assume!(!host.contains(&pw) && !path.contains(&pw));
             let url = format!("{scheme}admin:{pw}@{host}/{path}");
             for text in [
                 format!("[[camera]]\nname = \"a\"\nurl = {}\n", lit(&url)),
