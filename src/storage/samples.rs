@@ -141,9 +141,10 @@ fn track(trak: &[u8]) -> R<Track> {
     let start = match child(trak, b"edts").and_then(|e| child(e, b"elst")) {
         Ok(elst) => {
             let v1 = elst.first() == Some(&1);
-            let n = u32_at(elst, 4)?;
             let (entry, len) = if v1 { (8, 20) } else { (8, 12) };
-            (0..n as usize)
+            // No more entries than the box holds (a count of 4 billion took minutes).
+            let n = (u32_at(elst, 4)? as usize).min(elst.len().saturating_sub(entry) / len);
+            (0..n)
                 .filter_map(|k| {
                     let o = entry + k * len;
                     let media = if v1 {
@@ -323,7 +324,7 @@ fn samples(stbl: &[u8]) -> R<Vec<Sample>> {
                 duration: 0,
                 sync: sync.is_none(),
             });
-            offset += u64::from(size);
+            offset = offset.saturating_add(u64::from(size));
         }
     }
     if out.len() != count {
