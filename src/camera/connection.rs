@@ -143,6 +143,7 @@ impl Opener for Gst {
         Ok(GstConnection {
             messages: bus.stream(),
             rec,
+            backlog: std::sync::OnceLock::new(),
         })
     }
 
@@ -154,6 +155,8 @@ impl Opener for Gst {
 pub struct GstConnection {
     rec: RecordingPipeline,
     messages: gst::bus::BusStream,
+    /// The video chain's queue before the disk, once it is linked (looked up, then kept).
+    backlog: std::sync::OnceLock<gst::Element>,
 }
 
 impl Connection for GstConnection {
@@ -188,7 +191,13 @@ impl Connection for GstConnection {
     }
 
     fn write_backlog(&self) -> Option<Backlog> {
-        let q = self.rec.pipeline.by_name("backlog")?;
+        let q = match self.backlog.get() {
+            Some(q) => q,
+            None => {
+                let found = self.rec.pipeline.by_name("backlog")?;
+                self.backlog.get_or_init(|| found)
+            }
+        };
         let time = q.property::<u64>("current-level-time");
         let bytes = q.property::<u32>("current-level-bytes");
         let near = |level: u64, limit: u64| limit > 0 && level >= limit / 5 * 4;

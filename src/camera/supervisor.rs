@@ -1002,9 +1002,12 @@ impl<O: Opener> Supervisor<O> {
         } else {
             None
         };
-        self.status.lock().unwrap().write_backlog_s =
-            said.map(|_| (b.waiting.as_secs_f64() * 10.0).round() / 10.0);
-        if said == self.disk_behind || self.status.lock().unwrap().state != State::Recording {
+        let recording = {
+            let mut st = self.status.lock().unwrap();
+            st.write_backlog_s = said.map(|_| (b.waiting.as_secs_f64() * 10.0).round() / 10.0);
+            st.state == State::Recording
+        };
+        if said == self.disk_behind || !recording {
             return;
         }
         let name = &self.config.name;
