@@ -973,21 +973,28 @@ fn a_storage_gone_read_only_is_shown_and_recording_resumes_after_the_repair() {
 /// says the disk is behind while it is, and recording goes on by itself when it returns. A
 /// camera whose files are elsewhere records untouched; nothing already on disk is lost, and
 /// (the camera holding its stream back over TCP meanwhile) nothing of the stall either.
+/// Both kinds of writer: `a` records all the time (the pipeline's `backlog` queue),
+/// `ag` around events, its schedule window open all day (the gate's writer queue).
 #[test]
 fn a_recording_whose_disk_stalls_for_seconds_resumes_by_itself() {
     let dir = TempDir::new("stall-disk");
     let storage = dir.path().join("rec");
-    // 4 Mbit/s: the write queue (10 s or 32 MiB) fills within the stall.
+    // 4 Mbit/s: the continuous write queue (10 s or 32 MiB) fills within the stall.
     let a = Camera::start(&["--pattern", "snow", "--kbps", "4000"]);
+    let ag = Camera::start(&["--pattern", "snow", "--kbps", "4000"]);
     let b = Camera::start(&[]);
+    let gated = "mode = \"schedule\"\nschedule = [\"daily 00:00-24:00\"]";
     let cfg = config(
         &storage,
         2,
-        &(camera_table("a", &a.url, "") + &camera_table("b", &b.url, "")),
+        &(camera_table("a", &a.url, "")
+            + &camera_table("ag", &ag.url, gated)
+            + &camera_table("b", &b.url, "")),
     );
     std::fs::write(dir.path().join("nvr.toml"), cfg).unwrap();
     let lib = slow_store_shim(dir.path());
-    let slow_dir = format!("{}/a/", storage.display());
+    // Writes under a/ and ag/, not b/.
+    let slow_dir = format!("{}/a", storage.display());
     let (flag, slow_log) = (dir.path().join("stalling"), dir.path().join("slow.log"));
     let nvr = Nvr::start_env(
         dir.path(),
@@ -1000,23 +1007,28 @@ fn a_recording_whose_disk_stalls_for_seconds_resumes_by_itself() {
             ("NVR_TEST_SLOW_LOG", slow_log.to_str().unwrap()),
         ],
     );
-    nvr.wait_segments("a", 2, Duration::from_secs(40));
+    let stalled_cams = ["a", "ag"];
+    for cam in stalled_cams {
+        nvr.wait_segments(cam, 2, Duration::from_secs(40));
+    }
     nvr.wait_state("b", "recording", Duration::from_secs(30));
-    let before = segments(&storage, "a");
+    let before = stalled_cams.map(|c| segments(&storage, c));
     let b_before = nvr.camera("b").unwrap()["segments_written"]
         .as_u64()
         .unwrap();
 
-    // The next write under a/ blocks for 25 s.
+    // The next write under a/ and ag/ blocks for 25 s.
     std::fs::write(&flag, b"").unwrap();
     let (stalled, stall_from) = (Instant::now(), nvr::time::unix_now_ns());
-    let (mut told, mut most) = (None, 0.0f64);
+    let (mut told, mut most) = ([None, None], [0.0f64; 2]);
     while stalled.elapsed() < Duration::from_secs(24) {
-        let st = nvr.camera("a").unwrap();
-        assert_eq!(st["state"], "recording", "{st}");
-        most = most.max(st["write_backlog_s"].as_f64().unwrap_or(0.0));
-        if let Some(r) = st["reason"].as_str() {
-            told.get_or_insert(r.to_string());
+        for (i, cam) in stalled_cams.iter().enumerate() {
+            let st = nvr.camera(cam).unwrap();
+            assert_eq!(st["state"], "recording", "{st}");
+            most[i] = most[i].max(st["write_backlog_s"].as_f64().unwrap_or(0.0));
+            if let Some(r) = st["reason"].as_str() {
+                told[i].get_or_insert(r.to_string());
+            }
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -1026,47 +1038,64 @@ fn a_recording_whose_disk_stalls_for_seconds_resumes_by_itself() {
         .unwrap_or_default()
         .lines()
         .count();
-    assert!(delayed >= 1, "the disk did not stall");
-    let told = told.expect("/status never said the disk was behind");
-    assert!(told.contains("the disk"), "{told}");
-    assert!(most >= 8.0, "the queue held at most {most} s");
-
-    // The write returns; the queue drains and recording goes on, and `/status` says so.
-    let back = Instant::now();
-    let st = loop {
-        let st = nvr.camera("a").unwrap();
-        if st["reason"].is_null() || back.elapsed() > Duration::from_secs(30) {
-            break st;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(
-        st["state"] == "recording" && st["reason"].is_null() && st["write_backlog_s"].is_null(),
-        "{st}"
-    );
-    let written = st["segments_written"].as_u64().unwrap();
-    nvr.wait_segments("a", written + 2, Duration::from_secs(60));
-    // The camera held its stream back while the disk did not take it: nothing is missing.
-    assert_covered(&nvr.spans("a"), stall_from, stall_to, "a");
+    assert!(delayed >= 2, "the disk did not stall for both cameras");
     let log = nvr.log_text();
-    assert!(log.contains("camera a: the disk has caught up"), "{log}");
-    assert!(!log.contains("camera a: stream stalled"), "{log}");
+    for (i, cam) in stalled_cams.iter().enumerate() {
+        let told = told[i]
+            .as_deref()
+            .unwrap_or_else(|| panic!("/status never said the disk was behind {cam}: {log}"));
+        assert!(told.contains("the disk"), "{cam}: {told}");
+        assert!(
+            most[i] >= 8.0,
+            "{cam}: the queue held at most {} s",
+            most[i]
+        );
+    }
+
+    // The writes return; the queues drain and recording goes on, and `/status` says so.
+    let back = Instant::now();
+    for (i, cam) in stalled_cams.iter().enumerate() {
+        let st = loop {
+            let st = nvr.camera(cam).unwrap();
+            if st["reason"].is_null() || back.elapsed() > Duration::from_secs(30) {
+                break st;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(
+            st["state"] == "recording" && st["reason"].is_null() && st["write_backlog_s"].is_null(),
+            "{st}"
+        );
+        let written = st["segments_written"].as_u64().unwrap();
+        nvr.wait_segments(cam, written + 2, Duration::from_secs(60));
+        // The camera held its stream back while the disk did not take it: nothing is missing.
+        assert_covered(&nvr.spans(cam), stall_from, stall_to, cam);
+        let log = nvr.log_text();
+        assert!(
+            log.contains(&format!("camera {cam}: the disk has caught up")),
+            "{log}"
+        );
+        assert!(
+            !log.contains(&format!("camera {cam}: stream stalled")),
+            "{log}"
+        );
+        for f in &before[i] {
+            discover(f).unwrap_or_else(|e| panic!("{cam}, from before the stall: {e}"));
+        }
+        let after = segments(&storage, cam);
+        for f in &after[..after.len() - 1] {
+            discover(f).unwrap_or_else(|e| panic!("{cam}: {e}"));
+        }
+        eprintln!(
+            "disk stalled 25 s: /status said {:?} of {cam}, up to {:.1} s waiting; it \
+             reconnected {} times",
+            told[i], most[i], st["reconnects"]
+        );
+    }
     let b = nvr.camera("b").unwrap();
     assert_eq!(b["reconnects"], 0, "{b}");
     assert!(
         b["segments_written"].as_u64().unwrap() >= b_before + 10,
         "{b}"
-    );
-    for f in &before {
-        discover(f).unwrap_or_else(|e| panic!("from before the stall: {e}"));
-    }
-    let after = segments(&storage, "a");
-    for f in &after[..after.len() - 1] {
-        discover(f).unwrap_or_else(|e| panic!("{e}"));
-    }
-    eprintln!(
-        "disk stalled 25 s: /status said {told:?}, up to {most:.1} s waiting; camera a \
-         reconnected {} times",
-        st["reconnects"]
     );
 }

@@ -73,17 +73,19 @@ pub trait Opener: Send + Sync + 'static {
     fn probe(&self, host: &str, port: u16) -> impl Future<Output = bool> + Send;
 }
 
-/// One attempt's connection. Dropping it without [`close`](Self::close) still releases it.
-/// The queue between a camera and the disk (`name=backlog` in `pipelines/video-*.pipeline`):
-/// what it holds, near nothing while the disk keeps up.
+/// The queues between a camera and the disk (`name=backlog` in `pipelines/video-*.pipeline`,
+/// and for a camera recording around events its open writer's): what they hold, near nothing
+/// while the disk keeps up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
     pub waiting: std::time::Duration,
-    /// At 80 % of a limit (time or bytes) or more: the disk is not taking writes, and the
-    /// camera's stream is held back by it.
+    /// Near a limit (80 % of the stream queue's time or bytes, or a writer's queue within a
+    /// fifth of blocking): the disk is not taking writes, and the camera's stream is held
+    /// back by it.
     pub full: bool,
 }
 
+/// One attempt's connection. Dropping it without [`close`](Self::close) still releases it.
 pub trait Connection: Send + 'static {
     /// Counters its streaming threads update (video arrival, bytes, segment starts).
     fn stats(&self) -> &Arc<Stats>;
@@ -201,10 +203,14 @@ impl Connection for GstConnection {
         let time = q.property::<u64>("current-level-time");
         let bytes = q.property::<u32>("current-level-bytes");
         let near = |level: u64, limit: u64| limit > 0 && level >= limit / 5 * 4;
+        // A camera recording around events: its writer's queue comes first (the stream's
+        // queue only fills once that one blocks).
+        let (gated, gate_full) = self.rec.gate.as_ref().and_then(|g| g.backlog()).unzip();
         Some(Backlog {
-            waiting: std::time::Duration::from_nanos(time),
+            waiting: std::time::Duration::from_nanos(time.saturating_add(gated.unwrap_or(0))),
             full: near(time, q.property::<u64>("max-size-time"))
-                || near(bytes.into(), q.property::<u32>("max-size-bytes").into()),
+                || near(bytes.into(), q.property::<u32>("max-size-bytes").into())
+                || gate_full == Some(true),
         })
     }
 

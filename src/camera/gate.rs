@@ -204,6 +204,17 @@ impl Gate {
         }
     }
 
+    /// What the writer's video queue holds, in ns, and whether it is within a fifth of
+    /// [`WRITER_QUEUE_BYTES`] of blocking the stream; `None` while shut. The pre-roll an
+    /// event opens with can never come that near: it is at most the ring's cap.
+    pub fn backlog(&self) -> Option<(u64, bool)> {
+        let g = self.inner.lock().unwrap();
+        let src = &g.writer.as_ref()?.video;
+        let (bytes, max) = (src.current_level_bytes(), src.max_bytes());
+        let level = src.current_level_time().nseconds();
+        Some((level, bytes + WRITER_QUEUE_BYTES / 5 >= max))
+    }
+
     /// appsrc(s) → splitmuxsink in a bin of their own, added to the running pipeline.
     fn writer(&self, serial: u32, audio: bool) -> Result<Writer, String> {
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
