@@ -284,11 +284,19 @@ fn a_schedule_window_starts_and_stops_writing_at_its_edges() {
     std::fs::write(&path, cfg).unwrap();
     let nvr = Nvr::start_env(dir.path(), &path, &[("TZ", "UTC")]);
     nvr.wait_state("gate", "recording", Duration::from_secs(30));
-    let early_files = wait_for(Duration::from_secs(90), || {
-        (now_ns() / S >= open).then(|| segments(&storage, "gate").len())
+    // The files there before the window opened: the last listing made before it did (a
+    // listing taken once the window is open may already see its first file).
+    let mut before_open = None;
+    wait_for(Duration::from_secs(90), || {
+        let files = segments(&storage, "gate").len();
+        if now_ns() >= open * S {
+            return Some(());
+        }
+        before_open = Some(files);
+        None
     })
     .unwrap();
-    assert_eq!(early_files, 0, "written before the window opened");
+    assert_eq!(before_open, Some(0), "written before the window opened");
     wait_for(Duration::from_secs(100), || {
         (now_ns() / S > close + 3 && settled(&nvr, "gate")).then_some(())
     })
