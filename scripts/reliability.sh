@@ -3,7 +3,7 @@
 #
 #   sudo scripts/reliability.sh [CYCLES]              (power cuts: default 6)
 #   SOAK_MINUTES=0 FLAPS=0 sudo scripts/reliability.sh 6   (power cuts only)
-#   SOAK_MINUTES=0 FLAPS=0 scripts/reliability.sh 0        (fuzzing only)
+#   SOAK_MINUTES=0 FLAPS=0 scripts/reliability.sh 0        (fuzzing only; FUZZ_TARGETS="mp4": one)
 #
 # Soak: tests/soak.rs, eight cameras for SOAK_MINUTES (default 60; the test command runs 10):
 #   RSS growth, threads, open files, CPU, coverage.
@@ -48,9 +48,9 @@ fi
 fuzz() {
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
     local t runs summary=""
-    for t in parsers config http_target mp4; do
+    for t in ${FUZZ_TARGETS:-parsers config http_target mp4}; do
         mkdir -p "$LOGS/corpus/$t" "fuzz/corpus/$t"
-        RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "$LOGS/corpus/$t" "fuzz/corpus/$t" -- \
+        LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "$LOGS/corpus/$t" "fuzz/corpus/$t" -- \
             -max_total_time="$FUZZ" -rss_limit_mb=2048 -timeout=10 >"$LOGS/fuzz-$t.txt" 2>&1 ||
             { tail -30 "$LOGS/fuzz-$t.txt"; return 1; }
         runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$LOGS/fuzz-$t.txt")
