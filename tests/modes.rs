@@ -142,19 +142,36 @@ fn a_motion_camera_writes_nothing_while_still_and_keeps_the_event_with_its_paddi
         (written as f64) <= 1.1 * kept_bytes as f64,
         "wrote {written} bytes to keep {kept_bytes}"
     );
-    // /status's wear counters agree with the kernel's count (since the process started).
+    // /status's wear counters: the camera's is the bytes of its files, exactly; all of them
+    // together are what the kernel counted (since the process started) less mp4mux's index
+    // updates. Those rewrite pages already counted (three fsync'd writes a second while a
+    // file is open), so the kernel counts those pages again: ~5 % more at this bitrate, the
+    // same allowance as written against kept above.
     let status = nvr.status();
     let counters = &status["storage"]["counters"];
-    let counted = ["catalog_written_today", "logs_written_today"]
+    if counters["day"] == day0 {
+        let files: u64 = segments(&storage, "yard")
+            .iter()
+            .map(|f| f.metadata().unwrap().len())
+            .sum();
+        assert_eq!(
+            status["cameras"][0]["written_today"].as_u64(),
+            Some(files),
+            "the camera's written_today against its files"
+        );
+        assert_eq!(counters["recordings_written_today"].as_u64(), Some(files));
+        let counted = [
+            "recordings_written_today",
+            "catalog_written_today",
+            "logs_written_today",
+        ]
         .iter()
         .map(|k| counters[k].as_u64().unwrap())
-        .sum::<u64>()
-        + status["cameras"][0]["written_today"].as_u64().unwrap();
-    let kernel = nvr.write_bytes();
-    eprintln!("/status counts {counted} bytes written, the kernel {kernel}");
-    if counters["day"] == day0 {
+        .sum::<u64>();
+        let kernel = nvr.write_bytes();
+        eprintln!("/status counts {counted} bytes written, the kernel {kernel}");
         assert!(
-            (counted as f64 - kernel as f64).abs() <= 0.05 * kernel as f64,
+            counted <= kernel && kernel as f64 <= 1.1 * counted as f64,
             "/status counts {counted} bytes written, the kernel {kernel}: {counters}"
         );
     } else {
