@@ -23,3 +23,5 @@ pub(crate) mod runtime;
 pub mod storage;
 pub(crate) mod testcam;
 pub mod time;
+
+pub use runtime::memory::limit_malloc_arenas;

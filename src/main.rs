@@ -6,6 +6,7 @@ use nvr::cmds;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    nvr::limit_malloc_arenas();
     // Usage errors exit 2 with clap's message and usage, like configuration errors.
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Testcam(_)) {

@@ -445,9 +445,10 @@ fn a_flapping_camera_is_recorded_every_time_it_is_up() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    // RSS at each return. The first dozen connections raise it (the allocator's arenas and
-    // glibc's cache of thread stacks fill; measured: a plateau after ~15 flaps), so memory
-    // is judged by thirds: the last third's highest against the middle third's.
+    // RSS at each return, judged by thirds: the last third's highest against the middle
+    // third's. (With glibc's default of 8 malloc arenas per core, each reconnect's new
+    // threads spread freed memory over more arenas and RSS rose for 40+ flaps; nvr caps
+    // the arenas at 2, see src/runtime/memory.rs.)
     let mut rss = Vec::new();
     for i in 0..flaps {
         // Up 5-7 s, down 2-3 s (varied, not random: the run is repeatable).

@@ -5,6 +5,7 @@
 //! keep recording without a gap. Changing the HTTP address or the storage or pipeline folder
 //! needs a restart (said in the log).
 
+pub mod memory;
 pub mod signals;
 pub mod systemd;
 
