@@ -282,26 +282,42 @@ fn run_direct(
             let key = |t: &super::samples::Track, s: &super::samples::Sample| {
                 base + if t.video { t.dts_ns(s) } else { t.pts_ns(s) }
             };
+            // How far each track goes in this file: to its last sample shown before `stop`.
+            // For video that is in decode order, so it takes the references shown after
+            // `stop` that the B-frames shown before it need, and then the frames shown before
+            // the last of those, so the end has no hole. (Cut by decode time, those B-frames
+            // were lost and the end showed a jump.)
+            let ends: Vec<usize> = tracks
+                .iter()
+                .map(|(t, ..)| {
+                    let samples = &t.samples;
+                    let mut end = samples
+                        .iter()
+                        .rposition(|s| base + t.pts_ns(s) < stop)
+                        .map_or(0, |i| i + 1);
+                    let last_shown = samples[..end].iter().map(|s| t.pts_ns(s)).max();
+                    while samples
+                        .get(end)
+                        .is_some_and(|s| Some(t.pts_ns(s)) < last_shown)
+                    {
+                        end += 1;
+                    }
+                    end
+                })
+                .collect();
             let mut runs: Vec<Run> = (0..tracks.len()).map(|_| Run::default()).collect();
             loop {
                 let next = tracks
                     .iter()
+                    .zip(&ends)
                     .enumerate()
-                    .filter_map(|(i, (t, _, at))| t.samples.get(*at).map(|s| (key(t, s), i)))
+                    .filter(|(_, ((.., at), end))| at < *end)
+                    .map(|(i, ((t, _, at), _))| (key(t, &t.samples[*at]), i))
                     .min();
                 let Some((t_ns, i)) = next else { break };
                 let (track, src, at) = &mut tracks[i];
                 let s = track.samples[*at];
                 *at += 1;
-                if t_ns >= stop {
-                    if tracks
-                        .iter()
-                        .all(|(t, _, at)| t.samples.get(*at).is_none_or(|s| key(t, s) >= stop))
-                    {
-                        break;
-                    }
-                    continue;
-                }
                 // Before the key frame: video in decode order, audio in presentation.
                 if (k == 0 && track.video && t_ns < d0) || (!track.video && t_ns < p0) {
                     continue;

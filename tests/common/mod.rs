@@ -516,6 +516,12 @@ pub fn discover(path: &Path) -> Result<Media, String> {
 
 /// Counts the video frames a real demuxer finds in a file.
 pub fn count_frames(path: &Path) -> usize {
+    frame_times(path).len()
+}
+
+/// The presentation time (ns) of each video frame of an MP4, as qtdemux gives them (edit
+/// list applied), in decode order.
+pub fn frame_times(path: &Path) -> Vec<u64> {
     gst::init().unwrap();
     use gst::prelude::*;
     let p = gst::parse::launch(&format!(
@@ -525,12 +531,19 @@ pub fn count_frames(path: &Path) -> usize {
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
-    let n = Arc::new(Mutex::new(0usize));
-    let c = n.clone();
-    p.by_name("s").unwrap().connect("handoff", false, move |_| {
-        *c.lock().unwrap() += 1;
-        None
-    });
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let t = times.clone();
+    p.by_name("s")
+        .unwrap()
+        .connect("handoff", false, move |args| {
+            let pts = args[1]
+                .get::<gst::Buffer>()
+                .ok()
+                .and_then(|b| b.pts())
+                .map_or(u64::MAX, |p| p.nseconds());
+            t.lock().unwrap().push(pts);
+            None
+        });
     p.set_state(gst::State::Playing).unwrap();
     let bus = p.bus().unwrap();
     let _ = bus.timed_pop_filtered(
@@ -538,7 +551,7 @@ pub fn count_frames(path: &Path) -> usize {
         &[gst::MessageType::Eos, gst::MessageType::Error],
     );
     p.set_state(gst::State::Null).unwrap();
-    *n.lock().unwrap()
+    std::mem::take(&mut *times.lock().unwrap())
 }
 
 /// All `.mp4` files of `camera` under `storage`, sorted by name (= time within a day).
