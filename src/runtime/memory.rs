@@ -16,7 +16,7 @@ const ARENAS: i32 = 2;
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets a tunable; no thread is allocating concurrently yet.
+        // SAFETY: mallopt sets a tunable under glibc's own lock; it touches no Rust memory.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, ARENAS);
         }
